@@ -1,0 +1,40 @@
+//! The simulated WAN: real TCP on 127.0.0.1, shaped by one link layer.
+//!
+//! Every message between two endpoints (cluster nodes and clients) is handed to the
+//! [`Network`], which picks the directed link's shaping from the topology (a client and a
+//! node in the same DC use `client_delay`; anything else uses the DC pair's link), decides
+//! drop / send now / queue in the link's pure [`link::LinkState`], and releases queued
+//! messages at their delivery time from the [`delay_line`]. A per-link task then writes the
+//! frames to a real TCP connection to the destination's listener (ports picked by the OS),
+//! whose reader decodes them into the destination's inbox.
+//!
+//! At run time the network can cut links (one way or both, per endpoint pair or per DC
+//! pair), heal them, change a DC pair's delay or loss, and pause an endpoint's traffic. It
+//! counts messages and bytes per link and per endpoint.
+//!
+//! Deliberately left out: bandwidth limits, duplication, and any knowledge of what the
+//! messages mean (the network is generic over the message type).
+
+pub mod delay;
+pub mod delay_line;
+pub mod frame;
+pub mod link;
+mod network;
+pub mod stats;
+
+pub use network::{Delivery, Endpoint, NetConfig, NetError, Network, Role, Sender};
+pub use stats::{EndpointStats, LinkStats};
+
+use serde::{Deserialize, Serialize};
+
+/// Identifies one endpoint (a node or a client) of a [`Network`].
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub struct EndpointId(pub u32);
+
+impl std::fmt::Display for EndpointId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "endpoint {}", self.0)
+    }
+}
