@@ -21,6 +21,7 @@
 //! analysis and charts. `caplab run` says so instead of pretending.
 
 pub mod cli;
+pub mod cluster;
 pub mod experiment;
 pub mod history;
 pub mod net;
