@@ -200,18 +200,18 @@ fn run(file: &Path, out: &Path, overrides: Overrides, only: &[String]) -> anyhow
     let mut statuses = Vec::new();
     let mut failed = 0;
     for v in &selected {
-        let reason = unavailable(v.kind);
+        let reason = unavailable(v.kind());
         if let Some(r) = reason {
             failed += 1;
             eprintln!(
                 "error: variant {} (kind {}) cannot run: {r}",
                 v.name,
-                v.kind.as_str()
+                v.kind().as_str()
             );
         }
         statuses.push(VariantStatus {
             name: &v.name,
-            kind: v.kind.as_str(),
+            kind: v.kind().as_str(),
             status: if reason.is_some() {
                 "not-available"
             } else {

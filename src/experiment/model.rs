@@ -100,10 +100,19 @@ impl Topology {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Variant {
     pub name: String,
-    pub kind: VariantKind,
+    pub params: VariantParams,
 }
 
-/// The kind of system a variant runs. Parameters are added by the cluster implementations.
+impl Variant {
+    pub fn kind(&self) -> VariantKind {
+        match self.params {
+            VariantParams::Raft(_) => VariantKind::Raft,
+            VariantParams::Gossip(_) => VariantKind::Gossip,
+        }
+    }
+}
+
+/// The kind of system a variant runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VariantKind {
     /// Strongly consistent, replicated with Raft.
@@ -119,6 +128,108 @@ impl VariantKind {
             VariantKind::Gossip => "gossip",
         }
     }
+}
+
+/// A variant's system and its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VariantParams {
+    Raft(RaftParams),
+    Gossip(GossipParams),
+}
+
+/// Parameters of a Raft variant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaftParams {
+    /// How often the leader sends heartbeats.
+    pub heartbeat_interval: Duration,
+    /// A follower that hears no leader for a random time in `[min, max]` starts an election.
+    pub election_timeout_min: Duration,
+    pub election_timeout_max: Duration,
+    /// Most log entries per AppendEntries message.
+    pub max_payload_entries: u64,
+    /// Take a snapshot after this many log entries since the last one.
+    pub snapshot_after: u64,
+    pub storage: RaftStorage,
+    pub read_policy: ReadPolicy,
+    /// Bound on every node-to-node RPC; also the back-off before retrying an unreachable
+    /// peer is kept well below openraft's default of 500 ms.
+    pub rpc_timeout: Duration,
+}
+
+/// Where a Raft node keeps its log and vote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RaftStorage {
+    /// In memory, but kept across a simulated crash (as a disk would keep it).
+    Memory,
+    /// A real append-only file per node, recovered on restart.
+    Disk { fsync: Fsync },
+}
+
+/// When a disk log is fsynced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fsync {
+    /// Before every append is acknowledged.
+    Always,
+    /// Appends arriving together share one fsync (group commit).
+    Batch,
+}
+
+/// How a Raft variant serves reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadPolicy {
+    /// ReadIndex through the leader (`ensure_linearizable`): never stale.
+    Linearizable,
+    /// The local replica answers from its state machine: fast, may be stale.
+    Follower,
+}
+
+/// Parameters of a gossip variant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GossipParams {
+    pub conflict: Conflict,
+    /// Peers a new write is pushed to as a rumour (0 switches rumour mongering off).
+    pub fanout: usize,
+    /// How many times a rumour is forwarded at most.
+    pub rumor_hops: u32,
+    pub anti_entropy: AntiEntropy,
+    /// Time between anti-entropy rounds of a node.
+    pub gossip_interval: Duration,
+    /// Replicas (the coordinator included) that must hold a write before it is acknowledged.
+    pub write_acks: usize,
+    /// Whether a node's store survives a crash (an append-only file per node).
+    pub durable: bool,
+}
+
+impl Default for GossipParams {
+    fn default() -> Self {
+        GossipParams {
+            conflict: Conflict::LwwHlc,
+            fanout: 2,
+            rumor_hops: 3,
+            anti_entropy: AntiEntropy::PushPull,
+            gossip_interval: Duration::from_millis(200),
+            write_acks: 1,
+            durable: false,
+        }
+    }
+}
+
+/// How concurrent writes of one key are ordered by a gossip variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// Hybrid logical clock + node id: causality is kept for writes that observed each other.
+    LwwHlc,
+    /// The node's own wall clock + node id: a skewed clock can make a newer write lose.
+    LwwWallclock,
+}
+
+/// Periodic anti-entropy mode of a gossip variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AntiEntropy {
+    Off,
+    Push,
+    Pull,
+    PushPull,
 }
 
 /// The profile workload: users, their devices, and how often they act.

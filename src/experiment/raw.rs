@@ -221,12 +221,47 @@ pub struct RawMixtureComponent {
     pub delay: RawDelay,
 }
 
-/// `[[variants]]`.
+/// `[[variants]]`: a name, a kind, and that kind's parameters (all optional; a parameter of
+/// the other kind is an error naming it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawVariant {
     pub name: String,
     pub kind: RawVariantKind,
+    // Raft parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_interval: Option<DurationText>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub election_timeout_min: Option<DurationText>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub election_timeout_max: Option<DurationText>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_payload_entries: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_after: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<RawStorage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fsync: Option<RawFsync>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_policy: Option<RawReadPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpc_timeout: Option<DurationText>,
+    // Gossip parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<RawConflict>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fanout: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rumor_hops: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anti_entropy: Option<RawAntiEntropy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gossip_interval: Option<DurationText>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_acks: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durable: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,6 +269,43 @@ pub struct RawVariant {
 pub enum RawVariantKind {
     Raft,
     Gossip,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawStorage {
+    Memory,
+    Disk,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawFsync {
+    Always,
+    Batch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawReadPolicy {
+    Linearizable,
+    Follower,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawConflict {
+    LwwHlc,
+    LwwWallclock,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawAntiEntropy {
+    Off,
+    Push,
+    Pull,
+    PushPull,
 }
 
 /// `[workload]`.

@@ -13,8 +13,9 @@
 //! - A missing seed becomes a random 63-bit one (TOML integers are signed 64-bit, and the
 //!   seed must survive being saved in the run's `experiment.toml`).
 //!
-//! Deliberately left out: per-variant parameters (variants have only a name and a kind so
-//! far) and any check that needs a running cluster.
+//! - Variant parameters of the other kind (e.g. `fanout` on a Raft variant) are errors.
+//!
+//! Deliberately left out: any check that needs a running cluster.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -44,6 +45,14 @@ pub(crate) const DEFAULT_LOCAL_DELAY: Duration = Duration::from_micros(250);
 pub(crate) const DEFAULT_PICTURE_BYTES: usize = 1024;
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 pub(crate) const DEFAULT_ZIPF_EXPONENT: f64 = 1.0;
+// Raft defaults suit WAN round trips of a few hundred ms: a follower must not time out
+// between two heartbeats that each cross an ocean.
+pub(crate) const DEFAULT_HEARTBEAT: Duration = Duration::from_millis(100);
+pub(crate) const DEFAULT_ELECTION_MIN: Duration = Duration::from_millis(800);
+pub(crate) const DEFAULT_ELECTION_MAX: Duration = Duration::from_millis(1600);
+pub(crate) const DEFAULT_RPC_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const DEFAULT_MAX_PAYLOAD_ENTRIES: u64 = 300;
+pub(crate) const DEFAULT_SNAPSHOT_AFTER: u64 = 5000;
 pub(crate) const DEFAULT_READERS: ReaderMix = ReaderMix {
     phone: 0.1,
     laptop: 0.45,
@@ -212,7 +221,7 @@ impl Validator {
             DEFAULT_COOLDOWN,
         );
         let topology = self.topology(&raw.topology, &names);
-        let variants = self.variants(&raw.variants);
+        let variants = self.variants(&raw.variants, &names);
         let workload = self.workload(&raw.workload, &names, duration);
         let faults = self.faults(&raw.faults, &names, duration, cooldown);
 
@@ -613,7 +622,7 @@ impl Validator {
 
     // ---- variants ------------------------------------------------------------------------
 
-    fn variants(&mut self, raw: &[RawVariant]) -> Option<Vec<Variant>> {
+    fn variants(&mut self, raw: &[RawVariant], names: &Names) -> Option<Vec<Variant>> {
         let path = KeyPath::root().key("variants");
         if raw.is_empty() {
             self.issue(
@@ -635,16 +644,226 @@ impl Validator {
                 );
                 ok = false;
             }
-            let kind = match v.kind {
-                RawVariantKind::Raft => VariantKind::Raft,
-                RawVariantKind::Gossip => VariantKind::Gossip,
-            };
-            variants.push(Variant {
-                name: v.name.clone(),
-                kind,
-            });
+            match self.variant_params(&path.index(i), v, names) {
+                Some(params) => variants.push(Variant {
+                    name: v.name.clone(),
+                    params,
+                }),
+                None => ok = false,
+            }
         }
         ok.then_some(variants)
+    }
+
+    /// The parameters of one variant: defaults filled in, each checked, and parameters of
+    /// the other kind rejected by name.
+    fn variant_params(
+        &mut self,
+        path: &KeyPath,
+        v: &RawVariant,
+        names: &Names,
+    ) -> Option<VariantParams> {
+        let raft_keys = [
+            ("heartbeat_interval", v.heartbeat_interval.is_some()),
+            ("election_timeout_min", v.election_timeout_min.is_some()),
+            ("election_timeout_max", v.election_timeout_max.is_some()),
+            ("max_payload_entries", v.max_payload_entries.is_some()),
+            ("snapshot_after", v.snapshot_after.is_some()),
+            ("storage", v.storage.is_some()),
+            ("fsync", v.fsync.is_some()),
+            ("read_policy", v.read_policy.is_some()),
+            ("rpc_timeout", v.rpc_timeout.is_some()),
+        ];
+        let gossip_keys = [
+            ("conflict", v.conflict.is_some()),
+            ("fanout", v.fanout.is_some()),
+            ("rumor_hops", v.rumor_hops.is_some()),
+            ("anti_entropy", v.anti_entropy.is_some()),
+            ("gossip_interval", v.gossip_interval.is_some()),
+            ("write_acks", v.write_acks.is_some()),
+            ("durable", v.durable.is_some()),
+        ];
+        let (kind, foreign) = match v.kind {
+            RawVariantKind::Raft => ("raft", &gossip_keys[..]),
+            RawVariantKind::Gossip => ("gossip", &raft_keys[..]),
+        };
+        let mut ok = true;
+        for (key, set) in foreign.iter() {
+            if *set {
+                self.issue(
+                    &path.key(key),
+                    format!("not a parameter of kind = \"{kind}\""),
+                );
+                ok = false;
+            }
+        }
+        let params = match v.kind {
+            RawVariantKind::Raft => VariantParams::Raft(self.raft_params(path, v)?),
+            RawVariantKind::Gossip => VariantParams::Gossip(self.gossip_params(path, v, names)?),
+        };
+        ok.then_some(params)
+    }
+
+    fn raft_params(&mut self, path: &KeyPath, v: &RawVariant) -> Option<RaftParams> {
+        let mut ok = true;
+        let positive = |this: &mut Self, key: &str, text: &Option<DurationText>, default| match text
+        {
+            Some(t) => this.positive_duration(&path.key(key), t),
+            None => Some(default),
+        };
+        let heartbeat = positive(
+            self,
+            "heartbeat_interval",
+            &v.heartbeat_interval,
+            DEFAULT_HEARTBEAT,
+        );
+        let min = positive(
+            self,
+            "election_timeout_min",
+            &v.election_timeout_min,
+            DEFAULT_ELECTION_MIN,
+        );
+        let max = positive(
+            self,
+            "election_timeout_max",
+            &v.election_timeout_max,
+            DEFAULT_ELECTION_MAX,
+        );
+        let rpc_timeout = positive(self, "rpc_timeout", &v.rpc_timeout, DEFAULT_RPC_TIMEOUT);
+        if let (Some(h), Some(lo), Some(hi)) = (heartbeat, min, max) {
+            if lo <= h {
+                self.issue(
+                    &path.key("election_timeout_min"),
+                    format!(
+                        "must be greater than heartbeat_interval ({}), or followers time out between heartbeats",
+                        humantime::format_duration(h)
+                    ),
+                );
+                ok = false;
+            }
+            if hi <= lo {
+                self.issue(
+                    &path.key("election_timeout_max"),
+                    format!(
+                        "must be greater than election_timeout_min ({})",
+                        humantime::format_duration(lo)
+                    ),
+                );
+                ok = false;
+            }
+        }
+        let max_payload_entries = v.max_payload_entries.unwrap_or(DEFAULT_MAX_PAYLOAD_ENTRIES);
+        if max_payload_entries == 0 {
+            self.issue(&path.key("max_payload_entries"), "must be at least 1");
+            ok = false;
+        }
+        let snapshot_after = v.snapshot_after.unwrap_or(DEFAULT_SNAPSHOT_AFTER);
+        if snapshot_after == 0 {
+            self.issue(&path.key("snapshot_after"), "must be at least 1");
+            ok = false;
+        }
+        let storage = match (v.storage.unwrap_or(RawStorage::Memory), v.fsync) {
+            (RawStorage::Memory, Some(_)) => {
+                self.issue(&path.key("fsync"), "only applies to storage = \"disk\"");
+                ok = false;
+                RaftStorage::Memory
+            }
+            (RawStorage::Memory, None) => RaftStorage::Memory,
+            (RawStorage::Disk, fsync) => RaftStorage::Disk {
+                fsync: match fsync.unwrap_or(RawFsync::Always) {
+                    RawFsync::Always => Fsync::Always,
+                    RawFsync::Batch => Fsync::Batch,
+                },
+            },
+        };
+        let read_policy = match v.read_policy.unwrap_or(RawReadPolicy::Linearizable) {
+            RawReadPolicy::Linearizable => ReadPolicy::Linearizable,
+            RawReadPolicy::Follower => ReadPolicy::Follower,
+        };
+        let params = RaftParams {
+            heartbeat_interval: heartbeat?,
+            election_timeout_min: min?,
+            election_timeout_max: max?,
+            max_payload_entries,
+            snapshot_after,
+            storage,
+            read_policy,
+            rpc_timeout: rpc_timeout?,
+        };
+        ok.then_some(params)
+    }
+
+    fn gossip_params(
+        &mut self,
+        path: &KeyPath,
+        v: &RawVariant,
+        names: &Names,
+    ) -> Option<GossipParams> {
+        let d = GossipParams::default();
+        let mut ok = true;
+        let nodes = names.nodes.as_ref().map(|n| n.len());
+        let fanout = v.fanout.unwrap_or(d.fanout);
+        if let Some(n) = nodes {
+            if fanout >= n && v.fanout.is_some() && n > 1 {
+                self.issue(
+                    &path.key("fanout"),
+                    format!(
+                        "must be less than the number of nodes ({n}): a node gossips to its peers"
+                    ),
+                );
+                ok = false;
+            }
+        }
+        let rumor_hops = v.rumor_hops.unwrap_or(d.rumor_hops);
+        if fanout > 0 && rumor_hops == 0 {
+            self.issue(
+                &path.key("rumor_hops"),
+                "must be at least 1 when fanout > 0",
+            );
+            ok = false;
+        }
+        let anti_entropy = match v.anti_entropy.unwrap_or(RawAntiEntropy::PushPull) {
+            RawAntiEntropy::Off => AntiEntropy::Off,
+            RawAntiEntropy::Push => AntiEntropy::Push,
+            RawAntiEntropy::Pull => AntiEntropy::Pull,
+            RawAntiEntropy::PushPull => AntiEntropy::PushPull,
+        };
+        if fanout == 0 && anti_entropy == AntiEntropy::Off {
+            self.issue(
+                &path.key("anti_entropy"),
+                "with fanout = 0 and anti_entropy = \"off\" writes never leave their node",
+            );
+            ok = false;
+        }
+        let gossip_interval = match &v.gossip_interval {
+            Some(t) => self.positive_duration(&path.key("gossip_interval"), t),
+            None => Some(d.gossip_interval),
+        };
+        let write_acks = v.write_acks.unwrap_or(d.write_acks);
+        if write_acks == 0 || nodes.is_some_and(|n| write_acks > n) {
+            self.issue(
+                &path.key("write_acks"),
+                format!(
+                    "must be between 1 and the number of nodes ({})",
+                    nodes.map_or("?".to_string(), |n| n.to_string())
+                ),
+            );
+            ok = false;
+        }
+        let conflict = match v.conflict.unwrap_or(RawConflict::LwwHlc) {
+            RawConflict::LwwHlc => Conflict::LwwHlc,
+            RawConflict::LwwWallclock => Conflict::LwwWallclock,
+        };
+        let params = GossipParams {
+            conflict,
+            fanout,
+            rumor_hops,
+            anti_entropy,
+            gossip_interval: gossip_interval?,
+            write_acks,
+            durable: v.durable.unwrap_or(d.durable),
+        };
+        ok.then_some(params)
     }
 
     // ---- workload ------------------------------------------------------------------------
@@ -1538,7 +1757,7 @@ kinds = ["partition", "clock-skew"]
             DelayModel::normal(ms(110), ms(5)).unwrap()
         );
         assert_eq!(t.link(us, us).delay.to_string(), "uniform(150us..350us)");
-        let kinds: Vec<_> = e.variants.iter().map(|v| v.kind).collect();
+        let kinds: Vec<_> = e.variants.iter().map(|v| v.kind()).collect();
         assert_eq!(kinds, [VariantKind::Raft, VariantKind::Gossip]);
         assert_eq!(e.workload.users, 20);
         assert!(e.faults.is_empty());

@@ -23,7 +23,8 @@
 //! van Renesse et al. 2008). Anti-entropy runs every `interval` with one random peer in
 //! `push`, `pull` or `push-pull` mode (Cassandra's SYN / ACK / ACK2 shape).
 //! Rumour mongering pushes each new local write to `fanout` random peers, which forward it
-//! while it is new to them, for at most `rumor_hops` hops.
+//! while it is new to them, for at most `rumor_hops` hops. (`durable` is the driver's
+//! business: the core is the volatile state.)
 //! With `write_acks = k > 1` a write is also sent to every peer directly and the client is
 //! answered once `k - 1` of them acknowledged it.
 //!
@@ -32,7 +33,6 @@
 //! incarnation is small at lab scale).
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::Duration;
 
 use bytes::Bytes;
 use rand::seq::IndexedRandom;
@@ -40,54 +40,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+pub use crate::experiment::{AntiEntropy, Conflict, GossipParams as GossipConfig};
+
 /// Index of a node in the cluster (the topology's node order).
 pub type NodeId = u32;
-
-/// How concurrent writes of one key are ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Conflict {
-    /// Hybrid logical clock + node id: causality is kept for writes that observed each other.
-    LwwHlc,
-    /// The node's own wall clock + node id: a skewed clock can make a newer write lose.
-    LwwWallclock,
-}
-
-/// Periodic anti-entropy mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AntiEntropy {
-    Off,
-    Push,
-    Pull,
-    PushPull,
-}
-
-/// Protocol parameters of a gossip variant.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GossipConfig {
-    pub conflict: Conflict,
-    /// Peers a new write is pushed to (0 switches rumour mongering off).
-    pub fanout: usize,
-    /// How many times a rumour is forwarded at most.
-    pub rumor_hops: u32,
-    pub anti_entropy: AntiEntropy,
-    /// Time between anti-entropy rounds.
-    pub interval: Duration,
-    /// Replicas (the coordinator included) that must hold a write before it is acknowledged.
-    pub write_acks: usize,
-}
-
-impl Default for GossipConfig {
-    fn default() -> Self {
-        GossipConfig {
-            conflict: Conflict::LwwHlc,
-            fanout: 2,
-            rumor_hops: 3,
-            anti_entropy: AntiEntropy::PushPull,
-            interval: Duration::from_millis(200),
-            write_acks: 1,
-        }
-    }
-}
 
 /// A LWW version; larger wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -468,7 +424,7 @@ impl GossipCore {
         if now.mono_us < self.next_round_us || self.next_tick_us().is_none() {
             return out;
         }
-        self.next_round_us = now.mono_us + self.config.interval.as_micros() as u64;
+        self.next_round_us = now.mono_us + self.config.gossip_interval.as_micros() as u64;
         if let Some(peer) = self.pick_peers(1, None).pop() {
             let (pull, push) = match self.config.anti_entropy {
                 AntiEntropy::Pull => (true, false),
