@@ -17,8 +17,13 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 
-use crate::experiment::{self, Experiment, Overrides, VariantKind};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+use crate::experiment::{self, Experiment, Overrides, Variant};
 use crate::run_dir::RunDir;
+use crate::runner::{self, VariantOutcome, VariantPlan};
 use crate::workload::Schedule;
 
 /// Exit code: a usage error, an invalid experiment, or a harness failure.
@@ -124,33 +129,27 @@ fn summary(e: &Experiment) -> String {
     )
 }
 
-/// Why a variant kind cannot run in this build, if it cannot.
-fn unavailable(kind: VariantKind) -> Option<&'static str> {
-    match kind {
-        VariantKind::Raft => {
-            Some("the Raft cluster is not built yet (issue: Raft cluster on openraft)")
-        }
-        VariantKind::Gossip => Some("the gossip cluster is not built yet (issue: gossip cluster)"),
-    }
-}
-
 #[derive(Serialize)]
 struct RunManifest<'a> {
     experiment: &'a str,
     run_id: &'a str,
     seed: u64,
+    /// `ok`, `failed` (a variant could not run) or `interrupted`.
     status: &'a str,
     operations: usize,
-    variants: Vec<VariantStatus<'a>>,
+    variants: Vec<VariantStatus>,
 }
 
 #[derive(Serialize)]
-struct VariantStatus<'a> {
-    name: &'a str,
-    kind: &'a str,
-    status: &'a str,
+struct VariantStatus {
+    name: String,
+    kind: &'static str,
+    /// `ok`, `failed`, `interrupted` or `not-run`.
+    status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<VariantOutcome>,
 }
 
 fn run(file: &Path, out: &Path, overrides: Overrides, only: &[String]) -> anyhow::Result<ExitCode> {
@@ -163,7 +162,7 @@ fn run(file: &Path, out: &Path, overrides: Overrides, only: &[String]) -> anyhow
             return Ok(ExitCode::from(EXIT_HARNESS));
         }
     };
-    let exp = &loaded.experiment;
+    let exp = Arc::new(loaded.experiment.clone());
     for name in only {
         if !exp.variants.iter().any(|v| &v.name == name) {
             let known: Vec<&str> = exp.variants.iter().map(|v| v.name.as_str()).collect();
@@ -178,10 +177,11 @@ fn run(file: &Path, out: &Path, overrides: Overrides, only: &[String]) -> anyhow
         .variants
         .iter()
         .filter(|v| only.is_empty() || only.contains(&v.name))
+        .cloned()
         .collect();
 
-    println!("experiment {}", summary(exp));
-    let schedule = Schedule::generate(exp);
+    println!("experiment {}", summary(&exp));
+    let schedule = Arc::new(Schedule::generate(&exp));
     println!(
         "workload: {} operations ({} writes) over {}, {} users",
         schedule.ops.len(),
@@ -191,52 +191,133 @@ fn run(file: &Path, out: &Path, overrides: Overrides, only: &[String]) -> anyhow
     );
 
     let dir = RunDir::create(out, &exp.name)?;
+    println!("run directory: {}", dir.path.display());
     let toml = loaded
         .to_toml()
         .context("serialising the resolved experiment")?;
     write_file(&dir.path.join("experiment.toml"), toml.as_bytes())?;
     write_file(&dir.path.join("schedule.jsonl"), &schedule.to_jsonl())?;
 
-    let mut statuses = Vec::new();
-    let mut failed = 0;
-    for v in &selected {
-        let reason = unavailable(v.kind());
-        if let Some(r) = reason {
-            failed += 1;
-            eprintln!(
-                "error: variant {} (kind {}) cannot run: {r}",
-                v.name,
-                v.kind().as_str()
-            );
-        }
-        statuses.push(VariantStatus {
-            name: &v.name,
-            kind: v.kind().as_str(),
-            status: if reason.is_some() {
-                "not-available"
-            } else {
-                "ok"
-            },
-            error: reason,
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    let cancel = CancellationToken::new();
+    let statuses = runtime.block_on(async {
+        let on_ctrl_c = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\ninterrupted: stopping the workload and saving what was recorded");
+                on_ctrl_c.cancel();
+            }
         });
-    }
+        let mut statuses = Vec::new();
+        for v in &selected {
+            statuses.push(run_one(&exp, &schedule, v, &dir, &cancel).await);
+        }
+        statuses
+    });
+    // Do not wait for the Ctrl-C listener (it blocks until a signal arrives).
+    runtime.shutdown_background();
+
+    let interrupted = cancel.is_cancelled();
+    let failed = statuses.iter().filter(|s| s.status == "failed").count();
     let manifest = RunManifest {
         experiment: &exp.name,
         run_id: &dir.id,
         seed: exp.seed,
-        status: if failed > 0 { "failed" } else { "ok" },
+        status: if interrupted {
+            "interrupted"
+        } else if failed > 0 {
+            "failed"
+        } else {
+            "ok"
+        },
         operations: schedule.ops.len(),
         variants: statuses,
     };
     let json = serde_json::to_vec_pretty(&manifest).context("serialising run.json")?;
     write_file(&dir.path.join("run.json"), &json)?;
-    println!("run directory: {}", dir.path.display());
+    println!("results: {}", dir.path.display());
     let _ = std::io::stdout().flush();
-    Ok(if failed > 0 {
+    Ok(if interrupted || failed > 0 {
         ExitCode::from(EXIT_HARNESS)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Runs one variant and reports how it went; a failure is reported, not propagated, so the
+/// other variants still run.
+async fn run_one(
+    exp: &Arc<Experiment>,
+    schedule: &Arc<Schedule>,
+    variant: &Variant,
+    dir: &RunDir,
+    cancel: &CancellationToken,
+) -> VariantStatus {
+    let kind = variant.kind().as_str();
+    let status = |status, error: Option<String>, outcome| VariantStatus {
+        name: variant.name.clone(),
+        kind,
+        status,
+        error,
+        outcome,
+    };
+    if cancel.is_cancelled() {
+        return status(
+            "not-run",
+            Some("interrupted before it started".into()),
+            None,
+        );
+    }
+    if !runner::available(variant.kind()) {
+        let e = format!("the {kind} cluster is not built yet");
+        eprintln!(
+            "error: variant {} (kind {kind}) cannot run: {e}",
+            variant.name
+        );
+        return status("failed", Some(e), None);
+    }
+    let vdir = match dir.variant_dir(&variant.name) {
+        Ok(d) => d,
+        Err(e) => return status("failed", Some(e.to_string()), None),
+    };
+    let progress = ProgressBar::new(schedule.ops.len() as u64).with_style(
+        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} ops {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    progress.set_prefix(variant.name.clone());
+    let plan = VariantPlan {
+        experiment: exp.clone(),
+        schedule: schedule.clone(),
+        variant: variant.clone(),
+        dir: vdir,
+        cancel: cancel.clone(),
+        progress: progress.clone(),
+    };
+    let result = runner::run_variant(plan).await;
+    progress.finish_and_clear();
+    match result {
+        Ok(o) => {
+            println!(
+                "{}: {} operations: {} ok, {} fail, {} unknown{}",
+                variant.name,
+                o.operations,
+                o.ok,
+                o.fail,
+                o.unknown,
+                if o.interrupted { " (interrupted)" } else { "" }
+            );
+            let s = if o.interrupted { "interrupted" } else { "ok" };
+            status(s, None, Some(o))
+        }
+        Err(e) => {
+            eprintln!("error: variant {} failed: {e}", variant.name);
+            status("failed", Some(e.to_string()), None)
+        }
+    }
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

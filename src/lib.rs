@@ -26,5 +26,6 @@ pub mod experiment;
 pub mod history;
 pub mod net;
 pub mod run_dir;
+pub mod runner;
 pub mod seed;
 pub mod workload;

@@ -1,0 +1,468 @@
+//! Running one variant of an experiment, end to end.
+//!
+//! [`run_variant`] starts a fresh simulated network and cluster, waits until the cluster is
+//! ready, lets it settle for the warm-up, then replays the experiment's [`Schedule`] open
+//! loop: each operation is sent by its client (one endpoint per user device and DC) to the
+//! nearest node at its scheduled offset, whatever happened to earlier operations. Only one
+//! user's writes wait for each other (a user changes the picture from one device at a time);
+//! that wait shows as `invoke_us > scheduled_us`. Every completed operation is streamed to
+//! `history.jsonl` and every cluster event to `events.jsonl`. After the last operation and
+//! the cool-down, the cluster and network are stopped and traffic counters written to
+//! `net.json`.
+//!
+//! Cancelling (Ctrl-C) stops dispatching at once; operations in flight are recorded with the
+//! outcome `unknown` (writes) or `fail` (reads) and the error `interrupted`, then everything
+//! is shut down and flushed as usual.
+//!
+//! Deliberately left out: fault injection (a later stage hooks into the same clock) and any
+//! analysis of what was recorded.
+
+pub mod client;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use indicatif::ProgressBar;
+use serde::Serialize;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use self::client::{CallResult, Client};
+use crate::cluster::gossip::GossipCluster;
+use crate::cluster::{ClientOk, ClientOp, Cluster, ClusterContext, ClusterError, Wire};
+use crate::experiment::{Experiment, Variant, VariantKind};
+use crate::history::writer::WriteError;
+use crate::history::{Event, JsonlWriter, OpKind, OpRecord, Outcome, RunClock};
+use crate::net::{LinkStats, NetConfig, NetError, Network, Role};
+use crate::workload::{Schedule, ScheduledOp};
+
+/// How long a cluster may take to become ready before the variant fails.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Failures that stop a variant (not outcomes of operations: those are recorded).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    Net(#[from] NetError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("variant kind {0} is not available in this build")]
+    Unavailable(&'static str),
+}
+
+/// What to run.
+pub struct VariantPlan {
+    pub experiment: Arc<Experiment>,
+    pub schedule: Arc<Schedule>,
+    pub variant: Variant,
+    /// `<run>/<variant>/`; must exist.
+    pub dir: PathBuf,
+    /// Cancelled on Ctrl-C.
+    pub cancel: CancellationToken,
+    pub progress: ProgressBar,
+}
+
+/// Counts of what a variant run recorded.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VariantOutcome {
+    /// Run-clock time at which the measured window (schedule offset 0) began.
+    pub window_start_us: u64,
+    pub operations: u64,
+    pub ok: u64,
+    pub fail: u64,
+    pub unknown: u64,
+    pub events: u64,
+    pub interrupted: bool,
+}
+
+/// Runs a variant of whichever kind it is.
+pub async fn run_variant(plan: VariantPlan) -> Result<VariantOutcome, RunError> {
+    match plan.variant.kind() {
+        VariantKind::Gossip => run_cluster::<GossipCluster>(plan).await,
+        VariantKind::Raft => Err(RunError::Unavailable("raft")),
+    }
+}
+
+/// Whether this build can run a variant kind.
+pub fn available(kind: VariantKind) -> bool {
+    matches!(kind, VariantKind::Gossip)
+}
+
+#[derive(Default)]
+struct Tally {
+    ok: AtomicU64,
+    fail: AtomicU64,
+    unknown: AtomicU64,
+}
+
+/// Runs a variant on cluster type `C`.
+pub async fn run_cluster<C: Cluster>(plan: VariantPlan) -> Result<VariantOutcome, RunError> {
+    let exp = plan.experiment.clone();
+    let history = JsonlWriter::<OpRecord>::create(&plan.dir.join("history.jsonl"))?;
+    let events = JsonlWriter::<Event>::create(&plan.dir.join("events.jsonl"))?;
+    let clock = RunClock::start();
+    let net: Network<Wire<C::Peer>> = Network::new(NetConfig::from_topology(
+        &exp.topology,
+        crate::seed::derive(exp.seed, "net"),
+    ))?;
+    let node_ids: Vec<_> = exp
+        .topology
+        .nodes
+        .iter()
+        .map(|n| net.register(n.name.clone(), n.dc, Role::Node))
+        .collect();
+
+    // One client endpoint per (client, DC): a travelling phone is a new endpoint abroad.
+    let mut client_index: HashMap<(String, usize), usize> = HashMap::new();
+    let mut clients: Vec<Client<C::Peer>> = Vec::new();
+    for op in &plan.schedule.ops {
+        let key = (plan.schedule.client(op), op.dc);
+        if let std::collections::hash_map::Entry::Vacant(slot) = client_index.entry(key) {
+            let name = format!("{}@{}", slot.key().0, exp.topology.dcs[op.dc].name);
+            clients.push(Client::connect(&net, &name, op.dc).await?);
+            slot.insert(clients.len() - 1);
+        }
+    }
+
+    let data_dir = plan.dir.join("data");
+    std::fs::create_dir_all(&data_dir).map_err(|source| RunError::Io {
+        path: data_dir.clone(),
+        source,
+    })?;
+    let ctx = ClusterContext {
+        experiment: exp.clone(),
+        variant: plan.variant.clone(),
+        net: net.clone(),
+        node_ids: node_ids.clone(),
+        clock,
+        events: events.sink(),
+        data_dir,
+        seed: crate::seed::derive(exp.seed, &format!("cluster-{}", plan.variant.name)),
+    };
+    let cluster = match C::start(ctx).await {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            net.shutdown().await;
+            return Err(e.into());
+        }
+    };
+    let result = drive(
+        &plan,
+        &cluster,
+        &net,
+        &node_ids,
+        clients,
+        &client_index,
+        clock,
+        &history,
+    )
+    .await;
+    let stats = net.link_stats();
+    let names: Vec<String> = (0..net.endpoint_count())
+        .map(|i| {
+            net.name(crate::net::EndpointId(i as u32))
+                .unwrap_or_default()
+        })
+        .collect();
+    match Arc::try_unwrap(cluster) {
+        Ok(c) => c.shutdown().await,
+        Err(_) => {
+            // Every op task has finished, so no other reference can remain; if one did, the
+            // network shutdown below still stops all traffic.
+        }
+    }
+    net.shutdown().await;
+    write_net_stats(&plan.dir, &stats, &names, node_ids.len())?;
+    history.finish()?;
+    let events_written = events.finish()?;
+    let mut outcome = result?;
+    outcome.events = events_written;
+    Ok(outcome)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn drive<C: Cluster>(
+    plan: &VariantPlan,
+    cluster: &Arc<C>,
+    net: &Network<Wire<C::Peer>>,
+    node_ids: &[crate::net::EndpointId],
+    clients: Vec<Client<C::Peer>>,
+    client_index: &HashMap<(String, usize), usize>,
+    clock: RunClock,
+    history: &JsonlWriter<OpRecord>,
+) -> Result<VariantOutcome, RunError> {
+    let exp = &plan.experiment;
+    let cancel = &plan.cancel;
+    tokio::select! {
+        r = cluster.ready(READY_TIMEOUT) => r?,
+        _ = cancel.cancelled() => return Ok(VariantOutcome { interrupted: true, ..Default::default() }),
+    }
+    let _ = net; // kept for the fault injector, which shares this clock and network
+    if sleep_or_cancel(exp.warmup, cancel).await {
+        return Ok(VariantOutcome {
+            interrupted: true,
+            ..Default::default()
+        });
+    }
+    let window_start_us = clock.now_us();
+    let t0 = clock.instant_at(Duration::from_micros(window_start_us));
+    let clients = Arc::new(clients);
+    let user_locks: Arc<Vec<tokio::sync::Mutex<()>>> = Arc::new(
+        (0..plan.schedule.users.len())
+            .map(|_| tokio::sync::Mutex::new(()))
+            .collect(),
+    );
+    let tally = Arc::new(Tally::default());
+    let picture = Bytes::from(vec![0xA5u8; exp.workload.picture_bytes]);
+    let mut tasks = JoinSet::new();
+    let mut interrupted = false;
+    for op in &plan.schedule.ops {
+        let due = t0 + Duration::from_micros(op.at_us);
+        tokio::select! {
+            _ = tokio::time::sleep_until(due.into()) => {}
+            _ = cancel.cancelled() => { interrupted = true; break; }
+        }
+        // Reap finished operations so the set stays small.
+        while tasks.try_join_next().is_some() {}
+        let job = OpJob {
+            op: op.clone(),
+            scheduled_us: window_start_us + op.at_us,
+            client: client_index
+                .get(&(plan.schedule.client(op), op.dc))
+                .copied()
+                .unwrap_or(0),
+            node: nearest_node(exp, op),
+            key: plan.schedule.key(op),
+            user: plan.schedule.users[op.user].name.clone(),
+            client_name: plan.schedule.client(op),
+            dc_name: exp.topology.dcs[op.dc].name.clone(),
+        };
+        let env = OpEnv {
+            clients: clients.clone(),
+            user_locks: user_locks.clone(),
+            node_ids: node_ids.to_vec(),
+            node_names: exp.topology.nodes.iter().map(|n| n.name.clone()).collect(),
+            timeout: exp.workload.timeout,
+            picture: picture.clone(),
+            clock,
+            sink: history.sink(),
+            tally: tally.clone(),
+            cancel: cancel.clone(),
+            progress: plan.progress.clone(),
+        };
+        tasks.spawn(run_op::<C::Peer>(job, env));
+    }
+    while tasks.join_next().await.is_some() {}
+    if !interrupted && sleep_or_cancel(exp.cooldown, cancel).await {
+        interrupted = true;
+    }
+    interrupted |= cancel.is_cancelled();
+    Ok(VariantOutcome {
+        window_start_us,
+        operations: tally.ok.load(Ordering::Relaxed)
+            + tally.fail.load(Ordering::Relaxed)
+            + tally.unknown.load(Ordering::Relaxed),
+        ok: tally.ok.load(Ordering::Relaxed),
+        fail: tally.fail.load(Ordering::Relaxed),
+        unknown: tally.unknown.load(Ordering::Relaxed),
+        events: 0,
+        interrupted,
+    })
+}
+
+/// Sleeps for `d`; returns true if cancelled first.
+async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => false,
+        _ = cancel.cancelled() => true,
+    }
+}
+
+/// The node a client talks to: one in its own DC, spread over the DC's nodes by user.
+fn nearest_node(exp: &Experiment, op: &ScheduledOp) -> usize {
+    let local: Vec<usize> = exp.topology.nodes_in(op.dc).collect();
+    match local.len() {
+        0 => op.user % exp.topology.nodes.len(),
+        n => local[op.user % n],
+    }
+}
+
+struct OpJob {
+    op: ScheduledOp,
+    scheduled_us: u64,
+    client: usize,
+    node: usize,
+    key: String,
+    user: String,
+    client_name: String,
+    dc_name: String,
+}
+
+struct OpEnv<P> {
+    clients: Arc<Vec<Client<P>>>,
+    user_locks: Arc<Vec<tokio::sync::Mutex<()>>>,
+    node_ids: Vec<crate::net::EndpointId>,
+    node_names: Vec<String>,
+    timeout: Duration,
+    picture: Bytes,
+    clock: RunClock,
+    sink: crate::history::RecordSink<OpRecord>,
+    tally: Arc<Tally>,
+    cancel: CancellationToken,
+    progress: ProgressBar,
+}
+
+async fn run_op<P>(job: OpJob, env: OpEnv<P>)
+where
+    P: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    let op = &job.op;
+    // A user's writes go one after another; reads never wait.
+    let _turn = match op.kind {
+        OpKind::Write => tokio::select! {
+            g = env.user_locks[op.user].lock() => Some(g),
+            _ = env.cancel.cancelled() => return,
+        },
+        OpKind::Read => None,
+    };
+    let client_op = match op.kind {
+        OpKind::Write => ClientOp::Write {
+            key: job.key.clone(),
+            value: op.value.clone().unwrap_or_default(),
+            picture: env
+                .picture
+                .slice(..op.bytes.min(env.picture.len() as u64) as usize),
+        },
+        OpKind::Read => ClientOp::Read {
+            key: job.key.clone(),
+        },
+    };
+    let invoke_us = env.clock.now_us();
+    let result = tokio::select! {
+        r = env.clients[job.client].call(env.node_ids[job.node], client_op, env.timeout) => Some(r),
+        _ = env.cancel.cancelled() => None,
+    };
+    let complete_us = env.clock.now_us();
+    let (outcome, value, bytes, error) = match (op.kind, result) {
+        (OpKind::Write, Some(CallResult::Ok(_))) => (Outcome::Ok, op.value.clone(), op.bytes, None),
+        (OpKind::Read, Some(CallResult::Ok(ClientOk::Read { value, picture }))) => {
+            (Outcome::Ok, value, picture.len() as u64, None)
+        }
+        (OpKind::Read, Some(CallResult::Ok(other))) => (
+            Outcome::Fail,
+            None,
+            0,
+            Some(format!("unexpected answer to a read: {other:?}")),
+        ),
+        (_, Some(CallResult::Rejected(e))) => (Outcome::Fail, None, 0, Some(e)),
+        (kind, Some(CallResult::Indeterminate(e))) => (indeterminate(kind), None, 0, Some(e)),
+        (kind, Some(CallResult::Timeout)) => (
+            indeterminate(kind),
+            None,
+            0,
+            Some(format!(
+                "no answer within {}",
+                humantime::format_duration(env.timeout)
+            )),
+        ),
+        (kind, None) => (
+            indeterminate(kind),
+            None,
+            0,
+            Some("interrupted".to_string()),
+        ),
+    };
+    // A write's value is recorded even when it failed: it names what was attempted.
+    let value = if op.kind == OpKind::Write {
+        op.value.clone()
+    } else {
+        value
+    };
+    let counter = match outcome {
+        Outcome::Ok => &env.tally.ok,
+        Outcome::Fail => &env.tally.fail,
+        Outcome::Unknown => &env.tally.unknown,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+    env.sink.record(OpRecord {
+        id: op.id,
+        client: job.client_name,
+        user: job.user,
+        device: op.device,
+        dc: job.dc_name,
+        node: env.node_names.get(job.node).cloned(),
+        kind: op.kind,
+        key: job.key,
+        value,
+        bytes,
+        scheduled_us: job.scheduled_us,
+        invoke_us,
+        complete_us,
+        outcome,
+        error,
+    });
+    env.progress.inc(1);
+}
+
+/// A write without a definite answer may still take effect; a read without one had none.
+fn indeterminate(kind: OpKind) -> Outcome {
+    match kind {
+        OpKind::Write => Outcome::Unknown,
+        OpKind::Read => Outcome::Fail,
+    }
+}
+
+#[derive(Serialize)]
+struct NetReport<'a> {
+    links: Vec<NamedLink<'a>>,
+}
+
+#[derive(Serialize)]
+struct NamedLink<'a> {
+    from: &'a str,
+    to: &'a str,
+    /// `node-node`, `client-node` or `node-client`.
+    kind: &'static str,
+    #[serde(flatten)]
+    stats: LinkStats,
+}
+
+fn write_net_stats(
+    dir: &std::path::Path,
+    stats: &[LinkStats],
+    names: &[String],
+    nodes: usize,
+) -> Result<(), RunError> {
+    let name = |id: crate::net::EndpointId| names.get(id.0 as usize).map_or("?", |s| s.as_str());
+    let is_node = |id: crate::net::EndpointId| (id.0 as usize) < nodes;
+    let links = stats
+        .iter()
+        .map(|l| NamedLink {
+            from: name(l.from),
+            to: name(l.to),
+            kind: match (is_node(l.from), is_node(l.to)) {
+                (true, true) => "node-node",
+                (false, _) => "client-node",
+                (true, false) => "node-client",
+            },
+            stats: *l,
+        })
+        .collect();
+    let path = dir.join("net.json");
+    let json = serde_json::to_vec_pretty(&NetReport { links }).map_err(|e| RunError::Io {
+        path: path.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    std::fs::write(&path, json).map_err(|source| RunError::Io { path, source })
+}
