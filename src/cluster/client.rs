@@ -32,14 +32,22 @@ pub struct ClientRequest {
     pub op: ClientOp,
 }
 
+/// A position in a system's own order of writes, compared lexicographically: for gossip
+/// the LWW version `[wall_us, logical, node]`, for Raft `[log_index]`. It lets checks tell
+/// whether a write was superseded by a later one in the system's own eyes.
+pub type SystemVersion = Vec<u64>;
+
 /// A successful answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ClientOk {
-    Written,
-    /// The current value (`None`: no picture yet) and its picture bytes.
+    /// The write took effect at this position of the system's order.
+    Written { version: SystemVersion },
+    /// The current value (`None`: no picture yet), its picture bytes, and the version of the
+    /// write that produced it.
     Read {
         value: Option<String>,
         picture: Bytes,
+        version: Option<SystemVersion>,
     },
 }
 

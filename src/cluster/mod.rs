@@ -21,7 +21,9 @@ use serde::Serialize;
 use crate::experiment::{Experiment, NodeIdx, Variant};
 use crate::history::{Event, RecordSink, RunClock};
 use crate::net::{EndpointId, NetError, Network};
-pub use client::{ClientError, ClientOk, ClientOp, ClientRequest, ClientResponse, Wire};
+pub use client::{
+    ClientError, ClientOk, ClientOp, ClientRequest, ClientResponse, SystemVersion, Wire,
+};
 
 /// Failures of a cluster harness (not of the system under test: those are outcomes).
 #[derive(Debug, thiserror::Error)]

@@ -79,6 +79,10 @@ pub struct OpRecord {
     /// When the client got the answer or gave up.
     pub complete_us: u64,
     pub outcome: Outcome,
+    /// Where the written value (for a write) or the returned value (for a read) stands in
+    /// the system's own order of writes, compared lexicographically (absent when unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Vec<u64>>,
     /// Why the operation did not succeed (absent when ok).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -155,6 +159,7 @@ mod tests {
             invoke_us: 11,
             complete_us: 900,
             outcome: Outcome::Ok,
+            version: Some(vec![1, 0, 2]),
             error: None,
         };
         let json = serde_json::to_string(&op).unwrap();

@@ -633,8 +633,7 @@ struct Shaping {
 
 type Writer = FramedWrite<TcpStream, tokio_util::codec::LengthDelimitedCodec>;
 
-async fn connect(inner: &Inner, from: EndpointId, to: EndpointId) -> Option<Writer> {
-    let addr = inner.addr(to)?;
+async fn connect(addr: SocketAddr, from: EndpointId, to: EndpointId) -> Option<Writer> {
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
         .await
         .ok()?
@@ -659,7 +658,10 @@ async fn write_loop(
     counters: Arc<LinkCounters>,
     cancel: CancellationToken,
 ) {
-    let mut conn: Option<Writer> = None;
+    // The connection and the address it goes to. The registry knows where the destination
+    // listens now: if it crashed (no address) or restarted elsewhere, the old connection is
+    // dead and must not swallow messages meant for the new life.
+    let mut conn: Option<(SocketAddr, Writer)> = None;
     let mut batch = Vec::with_capacity(WRITE_BATCH);
     loop {
         let n = tokio::select! {
@@ -669,13 +671,19 @@ async fn write_loop(
         if n == 0 {
             return;
         }
-        if conn.is_none() {
-            conn = tokio::select! {
-                _ = cancel.cancelled() => return,
-                c = connect(&inner, from, to) => c,
-            };
+        let current = inner.addr(to);
+        if conn.as_ref().map(|(a, _)| Some(*a)) != Some(current) {
+            conn = None;
         }
-        let Some(w) = conn.as_mut() else {
+        if conn.is_none() {
+            if let Some(addr) = current {
+                conn = tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    c = connect(addr, from, to) => c.map(|w| (addr, w)),
+                };
+            }
+        }
+        let Some((_, w)) = conn.as_mut() else {
             LinkCounters::add(&counters.dropped_unreachable, batch.len() as u64);
             batch.clear();
             continue;

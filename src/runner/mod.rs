@@ -354,32 +354,36 @@ where
         _ = env.cancel.cancelled() => None,
     };
     let complete_us = env.clock.now_us();
-    let (outcome, value, bytes, error) = match (op.kind, result) {
-        (OpKind::Write, Some(CallResult::Ok(_))) => (Outcome::Ok, op.value.clone(), op.bytes, None),
-        (OpKind::Read, Some(CallResult::Ok(ClientOk::Read { value, picture }))) => {
-            (Outcome::Ok, value, picture.len() as u64, None)
+    let (outcome, value, bytes, version, error) = match (op.kind, result) {
+        (OpKind::Write, Some(CallResult::Ok(ClientOk::Written { version }))) => {
+            (Outcome::Ok, op.value.clone(), op.bytes, Some(version), None)
         }
-        (OpKind::Read, Some(CallResult::Ok(other))) => (
-            Outcome::Fail,
-            None,
-            0,
-            Some(format!("unexpected answer to a read: {other:?}")),
-        ),
-        (_, Some(CallResult::Rejected(e))) => (Outcome::Fail, None, 0, Some(e)),
-        (kind, Some(CallResult::Indeterminate(e))) => (indeterminate(kind), None, 0, Some(e)),
-        (kind, Some(CallResult::Timeout)) => (
-            indeterminate(kind),
-            None,
-            0,
-            Some(format!(
+        (
+            OpKind::Read,
+            Some(CallResult::Ok(ClientOk::Read {
+                value,
+                picture,
+                version,
+            })),
+        ) => (Outcome::Ok, value, picture.len() as u64, version, None),
+        (_, Some(CallResult::Ok(other))) => {
+            let e = format!("answer of the wrong kind: {other:?}");
+            (Outcome::Fail, None, 0, None, Some(e))
+        }
+        (_, Some(CallResult::Rejected(e))) => (Outcome::Fail, None, 0, None, Some(e)),
+        (kind, Some(CallResult::Indeterminate(e))) => (indeterminate(kind), None, 0, None, Some(e)),
+        (kind, Some(CallResult::Timeout)) => {
+            let e = format!(
                 "no answer within {}",
                 humantime::format_duration(env.timeout)
-            )),
-        ),
+            );
+            (indeterminate(kind), None, 0, None, Some(e))
+        }
         (kind, None) => (
             indeterminate(kind),
             None,
             0,
+            None,
             Some("interrupted".to_string()),
         ),
     };
@@ -410,6 +414,7 @@ where
         invoke_us,
         complete_us,
         outcome,
+        version,
         error,
     });
     env.progress.inc(1);

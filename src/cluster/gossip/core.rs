@@ -53,6 +53,13 @@ pub struct Version {
     pub node: NodeId,
 }
 
+impl Version {
+    /// The version as the client protocol's system-agnostic order key.
+    pub fn to_order(self) -> Vec<u64> {
+        vec![self.wall_us, u64::from(self.logical), u64::from(self.node)]
+    }
+}
+
 /// Where an update was first written: a node in one of its lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Origin {
@@ -111,7 +118,7 @@ pub type ReqId = u64;
 pub struct Output {
     pub send: Vec<(NodeId, PeerMsg)>,
     /// Writes now acknowledged to their clients.
-    pub acked: Vec<ReqId>,
+    pub acked: Vec<(ReqId, Version)>,
     /// `(key, value)` pairs this replica just made visible.
     pub applied: Vec<(String, String)>,
 }
@@ -168,6 +175,7 @@ impl Seen {
 struct Pending {
     req: ReqId,
     needed: usize,
+    version: Version,
 }
 
 /// One replica.
@@ -212,9 +220,11 @@ impl GossipCore {
         self.id
     }
 
-    /// The current value of `key`: its label and picture.
-    pub fn read(&self, key: &str) -> Option<(&str, &Bytes)> {
-        self.store.get(key).map(|e| (e.value.as_str(), &e.picture))
+    /// The current value of `key`: its label, picture and version.
+    pub fn read(&self, key: &str) -> Option<(&str, &Bytes, Version)> {
+        self.store
+            .get(key)
+            .map(|e| (e.value.as_str(), &e.picture, e.version))
     }
 
     /// The version of `key`'s current value.
@@ -329,11 +339,18 @@ impl GossipCore {
         }
         let needed = self.config.write_acks.saturating_sub(1);
         if needed == 0 {
-            out.acked.push(req);
+            out.acked.push((req, update.version));
         } else {
             let token = self.next_token;
             self.next_token += 1;
-            self.pending.insert(token, Pending { req, needed });
+            self.pending.insert(
+                token,
+                Pending {
+                    req,
+                    needed,
+                    version: update.version,
+                },
+            );
             for peer in (0..self.nodes).filter(|p| *p != self.id) {
                 out.send.push((
                     peer,
@@ -409,7 +426,7 @@ impl GossipCore {
                     p.needed = p.needed.saturating_sub(1);
                     if p.needed == 0 {
                         if let Some(p) = self.pending.remove(&token) {
-                            out.acked.push(p.req);
+                            out.acked.push((p.req, p.version));
                         }
                     }
                 }
@@ -734,7 +751,7 @@ mod tests {
         };
         let mut a = GossipCore::new(0, 5, c.clone(), 0, 1);
         let out = a.write(now(1), 7, "k", "v", Bytes::new());
-        assert_eq!(out.acked, vec![7]);
+        assert_eq!(out.acked.len(), 1);
         assert_eq!(out.send.len(), 2);
         let (peer, rumor) = out.send.into_iter().next().unwrap();
         let mut b = GossipCore::new(peer, 5, c.clone(), 0, 2);
@@ -770,7 +787,7 @@ mod tests {
                 "first",
                 Bytes::new(),
             );
-            assert!(w1.acked == vec![1]);
+            assert_eq!(w1.acked.len(), 1);
             let u = Update {
                 key: "k".into(),
                 value: "first".into(),
@@ -828,11 +845,10 @@ mod tests {
             .step(now(2), 1, PeerMsg::Replicated { token: tokens[0] })
             .acked
             .is_empty());
-        assert_eq!(
-            a.step(now(3), 2, PeerMsg::Replicated { token: tokens[0] })
-                .acked,
-            vec![42]
-        );
+        let acked = a
+            .step(now(3), 2, PeerMsg::Replicated { token: tokens[0] })
+            .acked;
+        assert_eq!(acked, vec![(42, a.version("k").unwrap())]);
         assert!(a
             .step(now(4), 3, PeerMsg::Replicated { token: tokens[0] })
             .acked

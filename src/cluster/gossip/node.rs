@@ -159,11 +159,20 @@ pub(super) async fn run_node(mut core: GossipCore, mut env: NodeEnv) {
                 msg: Wire::Request(ClientRequest { id, op }),
             }) => match op {
                 ClientOp::Read { key } => {
-                    let (value, picture) = match core.read(&key) {
-                        Some((v, p)) => (Some(v.to_string()), p.clone()),
-                        None => (None, bytes::Bytes::new()),
+                    let (value, picture, version) = match core.read(&key) {
+                        Some((v, p, ver)) => (Some(v.to_string()), p.clone(), Some(ver.to_order())),
+                        None => (None, bytes::Bytes::new(), None),
                     };
-                    reply(&env, from, id, Ok(ClientOk::Read { value, picture }));
+                    reply(
+                        &env,
+                        from,
+                        id,
+                        Ok(ClientOk::Read {
+                            value,
+                            picture,
+                            version,
+                        }),
+                    );
                     Output::default()
                 }
                 ClientOp::Write {
@@ -242,9 +251,16 @@ fn carry_out(
             log.flush()?;
         }
     }
-    for req in out.acked {
+    for (req, version) in out.acked {
         if let Some((client, id)) = pending.remove(&req) {
-            reply(env, client, id, Ok(ClientOk::Written));
+            reply(
+                env,
+                client,
+                id,
+                Ok(ClientOk::Written {
+                    version: version.to_order(),
+                }),
+            );
         }
     }
     Ok(())
