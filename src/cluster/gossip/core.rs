@@ -15,8 +15,9 @@
 //!
 //! # Dissemination
 //! Every update carries its origin (`node`, `incarnation`) and a per-origin sequence number.
-//! A replica tracks, per origin, the highest contiguous sequence it has seen (`seen`); that
-//! map is the anti-entropy digest (one number per origin, not the store). In an exchange the
+//! A replica tracks, per origin, the highest contiguous sequence it has seen plus the few
+//! seen above it (rumours overtake each other); that [`Summary`] per origin is the
+//! anti-entropy digest (a few numbers per origin, not the store). In an exchange the
 //! responder sends only its live entries whose sequence is above the requester's summary for
 //! their origin, plus its own summary; after applying them the requester holds everything the
 //! responder held, so it may adopt the responder's summary (Scuttlebutt-style reconciliation,
@@ -78,8 +79,17 @@ pub struct Update {
     pub seq: u64,
 }
 
-/// Per-origin summaries: the highest contiguous sequence seen from each origin.
-pub type Digest = Vec<(Origin, u64)>;
+/// What a replica has seen of one origin's updates: every sequence up to `contiguous`, and
+/// the few above it that arrived early (rumours overtake each other).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Summary {
+    pub origin: Origin,
+    pub contiguous: u64,
+    pub above: Vec<u64>,
+}
+
+/// Per-origin summaries: the anti-entropy digest.
+pub type Digest = Vec<Summary>;
 
 /// Messages between replicas.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -241,9 +251,17 @@ impl GossipCore {
         self.store.is_empty()
     }
 
-    /// This replica's digest: the highest contiguous sequence seen per origin.
+    /// This replica's digest: per origin, the sequences seen.
     pub fn digest(&self) -> Digest {
-        let mut d: Digest = self.seen.iter().map(|(o, s)| (*o, s.contiguous)).collect();
+        let mut d: Digest = self
+            .seen
+            .iter()
+            .map(|(o, s)| Summary {
+                origin: *o,
+                contiguous: s.contiguous,
+                above: s.above.iter().copied().collect(),
+            })
+            .collect();
         d.sort();
         d
     }
@@ -492,18 +510,27 @@ impl GossipCore {
             self.apply(u, wall_us, out);
         }
         // We now hold everything the peer held when it sent `digest`.
-        for (origin, contiguous) in digest {
-            self.seen.entry(*origin).or_default().adopt(*contiguous);
+        for summary in digest {
+            let seen = self.seen.entry(summary.origin).or_default();
+            seen.adopt(summary.contiguous);
+            for seq in &summary.above {
+                seen.insert(*seq);
+            }
         }
     }
 
     /// Live entries the holder of `digest` has not seen.
     fn missing_for(&self, digest: &Digest) -> Vec<Update> {
-        let theirs: HashMap<Origin, u64> = digest.iter().copied().collect();
+        let theirs: HashMap<Origin, &Summary> = digest.iter().map(|s| (s.origin, s)).collect();
+        let known = |e: &Entry| {
+            theirs
+                .get(&e.origin)
+                .is_some_and(|s| e.seq <= s.contiguous || s.above.binary_search(&e.seq).is_ok())
+        };
         let mut v: Vec<Update> = self
             .store
             .iter()
-            .filter(|(_, e)| e.seq > theirs.get(&e.origin).copied().unwrap_or(0))
+            .filter(|(_, e)| !known(e))
             .map(|(k, e)| to_update(k, e))
             .collect();
         v.sort_by_key(|u| (u.origin, u.seq));
@@ -709,7 +736,8 @@ mod tests {
         for u in [&u1, &u2] {
             a.apply(u, 0, &mut Output::default());
         }
-        // b hears seq 2 by rumour before seq 1: its summary for origin 2 must stay at 0.
+        // b hears seq 2 by rumour before seq 1: its summary for origin 2 must stay at 0, with
+        // 2 seen above it.
         b.step(
             now(1),
             2,
@@ -718,16 +746,16 @@ mod tests {
                 hops: 1,
             },
         );
-        assert_eq!(
-            b.digest(),
-            vec![(
-                Origin {
-                    node: 2,
-                    incarnation: 0
-                },
-                0
-            )]
-        );
+        let origin = Origin {
+            node: 2,
+            incarnation: 0,
+        };
+        let want = Summary {
+            origin,
+            contiguous: 0,
+            above: vec![2],
+        };
+        assert_eq!(b.digest(), vec![want]);
         let ack = a.step(
             now(2),
             1,
@@ -737,7 +765,13 @@ mod tests {
                 push: false,
             },
         );
-        b.step(now(3), 0, ack.send.into_iter().next().unwrap().1);
+        // Only seq 1 is sent: b already has seq 2.
+        let reply = ack.send.into_iter().next().unwrap().1;
+        let PeerMsg::Ack { updates, .. } = &reply else {
+            panic!("{reply:?}")
+        };
+        assert_eq!(updates.iter().map(|u| u.seq).collect::<Vec<_>>(), vec![1]);
+        b.step(now(3), 0, reply);
         assert_eq!(b.read("x").unwrap().0, "1");
         assert_eq!(b.digest(), a.digest());
     }
