@@ -1,0 +1,202 @@
+//! `caplab run` as a user runs it: the real binary in a temporary directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::cargo_bin;
+use caplab::history::{Event, EventKind, OpRecord};
+
+fn experiment(dir: &Path, duration: &str, variants: &str) -> PathBuf {
+    let path = dir.join("tiny.toml");
+    let text = format!(
+        r#"
+name = "tiny"
+seed = 5
+duration = "{duration}"
+warmup = "200ms"
+cooldown = "500ms"
+[topology.dcs.eu]
+nodes = 1
+[topology.dcs.us]
+nodes = 2
+[topology.default_link]
+delay = {{ dist = "constant", value = "5ms" }}
+{variants}
+[workload]
+users = 6
+rate = 100.0
+write_fraction = 0.3
+"#
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const GOSSIP: &str =
+    "[[variants]]\nname = \"gossip\"\nkind = \"gossip\"\ngossip_interval = \"50ms\"";
+
+fn lines<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+fn run_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("tiny/latest/run.json")).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn a_gossip_run_records_every_operation_and_every_apply() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = experiment(tmp.path(), "2s", GOSSIP);
+    let out = tmp.path().join("results");
+    let output = Command::new(cargo_bin("caplab"))
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("seed 5"), "{stdout}");
+    let run = out.join("tiny/latest");
+    let schedule = std::fs::read_to_string(run.join("schedule.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    let history: Vec<OpRecord> = lines(&run.join("gossip/history.jsonl"));
+    assert_eq!(
+        history.len(),
+        schedule,
+        "every scheduled operation is recorded once"
+    );
+    assert!(history
+        .iter()
+        .all(|o| o.complete_us >= o.invoke_us && o.invoke_us >= o.scheduled_us));
+    let events: Vec<Event> = lines(&run.join("gossip/events.jsonl"));
+    let writes = history
+        .iter()
+        .filter(|o| o.kind == caplab::history::OpKind::Write)
+        .count();
+    let applies = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Apply { .. }))
+        .count();
+    assert!(applies >= writes, "{applies} applies for {writes} writes");
+    assert!(run.join("gossip/net.json").is_file());
+    assert!(run.join("experiment.toml").is_file());
+    assert_eq!(run_json(&out)["status"], "ok");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_schedule_and_a_raft_variant_is_reported_not_faked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let variants = format!("{GOSSIP}\n[[variants]]\nname = \"raft\"\nkind = \"raft\"");
+    let file = experiment(tmp.path(), "1s", &variants);
+    let out = tmp.path().join("results");
+    let mut schedules = Vec::new();
+    for _ in 0..2 {
+        let output = Command::new(cargo_bin("caplab"))
+            .args([
+                "run",
+                file.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        if caplab::runner::available(caplab::experiment::VariantKind::Raft) {
+            assert!(output.status.success(), "{stderr}");
+        } else {
+            assert_eq!(output.status.code(), Some(2), "{stderr}");
+            assert!(stderr.contains("variant raft"), "{stderr}");
+            // The gossip variant still ran.
+            assert_eq!(run_json(&out)["variants"][0]["status"], "ok");
+        }
+        schedules.push(std::fs::read(out.join("tiny/latest/schedule.jsonl")).unwrap());
+        // Run ids have one-second resolution; make the second run's directory distinct.
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    assert_eq!(schedules[0], schedules[1]);
+}
+
+#[test]
+fn unknown_variant_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = experiment(tmp.path(), "1s", GOSSIP);
+    let output = Command::new(cargo_bin("caplab"))
+        .current_dir(tmp.path())
+        .args(["run", file.to_str().unwrap(), "--variant", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--variant nope: no such variant"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn ctrl_c_keeps_what_was_recorded_and_exits_non_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = experiment(tmp.path(), "60s", GOSSIP);
+    let out = tmp.path().join("results");
+    let mut child = Command::new(cargo_bin("caplab"))
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until operations are being recorded.
+    let history = out.join("tiny/latest/gossip/history.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::read_to_string(&history)
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+        < 20
+    {
+        assert!(Instant::now() < deadline, "no operations recorded");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "caplab did not stop after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(2));
+    let recorded: Vec<OpRecord> = lines(&history);
+    assert!(recorded.len() >= 20);
+    assert_eq!(run_json(&out)["status"], "interrupted");
+    assert_eq!(run_json(&out)["variants"][0]["status"], "interrupted");
+}
