@@ -20,6 +20,7 @@
 //! Deliberately left out so far: the Raft and gossip clusters, fault injection at run time,
 //! analysis and charts. `caplab run` says so instead of pretending.
 
+pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod experiment;
