@@ -182,6 +182,8 @@ fn run(file: &Path, out: &Path, overrides: Overrides, only: &[String]) -> anyhow
 
     println!("experiment {}", summary(&exp));
     let schedule = Arc::new(Schedule::generate(&exp));
+    let faults = Arc::new(crate::faults::plan(&exp));
+    let leaders = crate::faults::LeaderMemory::default();
     println!(
         "workload: {} operations ({} writes) over {}, {} users",
         schedule.ops.len(),
@@ -213,7 +215,13 @@ fn run(file: &Path, out: &Path, overrides: Overrides, only: &[String]) -> anyhow
         });
         let mut statuses = Vec::new();
         for v in &selected {
-            statuses.push(run_one(&exp, &schedule, v, &dir, &cancel).await);
+            let plan = RunInputs {
+                experiment: &exp,
+                schedule: &schedule,
+                faults: &faults,
+                leaders: &leaders,
+            };
+            statuses.push(run_one(&plan, v, &dir, &cancel).await);
         }
         statuses
     });
@@ -249,9 +257,16 @@ fn run(file: &Path, out: &Path, overrides: Overrides, only: &[String]) -> anyhow
 
 /// Runs one variant and reports how it went; a failure is reported, not propagated, so the
 /// other variants still run.
+/// What every variant of a run shares.
+struct RunInputs<'a> {
+    experiment: &'a Arc<Experiment>,
+    schedule: &'a Arc<Schedule>,
+    faults: &'a Arc<Vec<crate::faults::PlannedFault>>,
+    leaders: &'a crate::faults::LeaderMemory,
+}
+
 async fn run_one(
-    exp: &Arc<Experiment>,
-    schedule: &Arc<Schedule>,
+    inputs: &RunInputs<'_>,
     variant: &Variant,
     dir: &RunDir,
     cancel: &CancellationToken,
@@ -283,17 +298,19 @@ async fn run_one(
         Ok(d) => d,
         Err(e) => return status("failed", Some(e.to_string()), None),
     };
-    let progress = ProgressBar::new(schedule.ops.len() as u64).with_style(
+    let progress = ProgressBar::new(inputs.schedule.ops.len() as u64).with_style(
         ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} ops {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
     progress.set_prefix(variant.name.clone());
     let plan = VariantPlan {
-        experiment: exp.clone(),
-        schedule: schedule.clone(),
+        experiment: inputs.experiment.clone(),
+        schedule: inputs.schedule.clone(),
         variant: variant.clone(),
         dir: vdir,
+        faults: inputs.faults.clone(),
+        leaders: inputs.leaders.clone(),
         cancel: cancel.clone(),
         progress: progress.clone(),
     };

@@ -24,6 +24,7 @@ pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod experiment;
+pub mod faults;
 pub mod history;
 pub mod net;
 pub mod run_dir;

@@ -14,8 +14,10 @@
 //! outcome `unknown` (writes) or `fail` (reads) and the error `interrupted`, then everything
 //! is shut down and flushed as usual.
 //!
-//! Deliberately left out: fault injection (a later stage hooks into the same clock) and any
-//! analysis of what was recorded.
+//! The fault injector ([`crate::faults::Nemesis`]) runs beside the workload on the same clock,
+//! with the same concrete faults for every variant.
+//!
+//! Deliberately left out: any analysis of what was recorded.
 
 pub mod client;
 
@@ -35,8 +37,9 @@ use self::client::{CallResult, Client};
 use crate::cluster::gossip::GossipCluster;
 use crate::cluster::{ClientOk, ClientOp, Cluster, ClusterContext, ClusterError, Wire};
 use crate::experiment::{Experiment, Variant, VariantKind};
+use crate::faults::{LeaderMemory, Nemesis, PlannedFault};
 use crate::history::writer::WriteError;
-use crate::history::{Event, JsonlWriter, OpKind, OpRecord, Outcome, RunClock};
+use crate::history::{Event, JsonlWriter, OpKind, OpRecord, Outcome, RecordSink, RunClock};
 use crate::net::{LinkStats, NetConfig, NetError, Network, Role};
 use crate::workload::{Schedule, ScheduledOp};
 
@@ -68,6 +71,10 @@ pub struct VariantPlan {
     pub variant: Variant,
     /// `<run>/<variant>/`; must exist.
     pub dir: PathBuf,
+    /// The run's concrete faults (the same for every variant).
+    pub faults: Arc<Vec<PlannedFault>>,
+    /// Which node `leader`-targeted faults hit, shared by the run's variants.
+    pub leaders: LeaderMemory,
     /// Cancelled on Ctrl-C.
     pub cancel: CancellationToken,
     pub progress: ProgressBar,
@@ -166,6 +173,7 @@ pub async fn run_cluster<C: Cluster>(plan: VariantPlan) -> Result<VariantOutcome
         &client_index,
         clock,
         &history,
+        events.sink(),
     )
     .await;
     let stats = net.link_stats();
@@ -201,6 +209,7 @@ async fn drive<C: Cluster>(
     client_index: &HashMap<(String, usize), usize>,
     clock: RunClock,
     history: &JsonlWriter<OpRecord>,
+    events: RecordSink<Event>,
 ) -> Result<VariantOutcome, RunError> {
     let exp = &plan.experiment;
     let cancel = &plan.cancel;
@@ -208,7 +217,6 @@ async fn drive<C: Cluster>(
         r = cluster.ready(READY_TIMEOUT) => r?,
         _ = cancel.cancelled() => return Ok(VariantOutcome { interrupted: true, ..Default::default() }),
     }
-    let _ = net; // kept for the fault injector, which shares this clock and network
     if sleep_or_cancel(exp.warmup, cancel).await {
         return Ok(VariantOutcome {
             interrupted: true,
@@ -217,6 +225,21 @@ async fn drive<C: Cluster>(
     }
     let window_start_us = clock.now_us();
     let t0 = clock.instant_at(Duration::from_micros(window_start_us));
+    // The nemesis runs beside the workload on the same clock until the run ends.
+    let stop_faults = cancel.child_token();
+    let nemesis = {
+        let nemesis = Nemesis {
+            experiment: exp.clone(),
+            cluster: cluster.clone(),
+            net: net.clone(),
+            node_ids: node_ids.to_vec(),
+            events,
+            clock,
+            leaders: plan.leaders.clone(),
+        };
+        let (faults, stop) = (plan.faults.clone(), stop_faults.clone());
+        tokio::spawn(async move { nemesis.run(&faults, t0, &stop).await })
+    };
     let clients = Arc::new(clients);
     let user_locks: Arc<Vec<tokio::sync::Mutex<()>>> = Arc::new(
         (0..plan.schedule.users.len())
@@ -268,6 +291,15 @@ async fn drive<C: Cluster>(
         interrupted = true;
     }
     interrupted |= cancel.is_cancelled();
+    stop_faults.cancel();
+    match nemesis.await {
+        Ok(r) => r?,
+        Err(e) => {
+            return Err(RunError::Cluster(ClusterError::Other(format!(
+                "fault injector: {e}"
+            ))))
+        }
+    }
     Ok(VariantOutcome {
         window_start_us,
         operations: tally.ok.load(Ordering::Relaxed)

@@ -1,0 +1,409 @@
+//! Applies the planned faults to a running variant, on the run's clock.
+//!
+//! The nemesis walks the timeline of fault starts and ends (ends first when they coincide),
+//! sleeping until each, and carries them out through the network and the cluster:
+//!
+//! | fault | start | end |
+//! |---|---|---|
+//! | partition | cut the links between the sides (per DC pair for `isolate_dc`, per node pair otherwise) | restore exactly those links |
+//! | crash | crash the node | restart it |
+//! | pause | pause the node | resume it |
+//! | latency | override the DC pair's delay | restore the topology's delay |
+//! | loss | override the DC pairs' loss | restore the topology's loss |
+//! | clock-skew | shift the node's wall clock | set it back to true time |
+//!
+//! Each start and end is recorded as a `fault_start` / `fault_end` event whose `detail` names
+//! the links or the node. A `leader` target is the Raft leader at the moment the fault
+//! starts; systems without a leader hit the node position a previous variant's leader had for
+//! the same fault (shared through [`LeaderMemory`]), else a node chosen from the seed.
+//!
+//! Deliberately left out: nesting rules. Overlapping faults that cut the same link or
+//! override the same DC pair undo each other's changes at their own end.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tokio_util::sync::CancellationToken;
+
+use super::plan::PlannedFault;
+use crate::cluster::{Cluster, ClusterError, Wire};
+use crate::experiment::{DcIdx, Experiment, FaultAction, NodeIdx, NodeTarget, Partition};
+use crate::history::{Event, EventKind, RecordSink, RunClock};
+use crate::net::{EndpointId, Network};
+
+/// The node each `leader`-targeted fault hit, by fault label, shared by the variants of a run.
+#[derive(Debug, Clone, Default)]
+pub struct LeaderMemory(Arc<Mutex<HashMap<String, NodeIdx>>>);
+
+/// What undoes a started fault.
+enum Undo {
+    Endpoints(Vec<(EndpointId, EndpointId)>),
+    Dcs(Vec<(DcIdx, DcIdx)>),
+    Restart(NodeIdx),
+    Resume(NodeIdx),
+    Delay(Vec<(DcIdx, DcIdx)>),
+    Loss(Vec<(DcIdx, DcIdx)>),
+    Skew(NodeIdx),
+    Nothing,
+}
+
+/// Applies faults to one variant's cluster and network.
+pub struct Nemesis<C: Cluster> {
+    pub experiment: Arc<Experiment>,
+    pub cluster: Arc<C>,
+    pub net: Network<Wire<C::Peer>>,
+    pub node_ids: Vec<EndpointId>,
+    pub events: RecordSink<Event>,
+    pub clock: RunClock,
+    pub leaders: LeaderMemory,
+}
+
+impl<C: Cluster> Nemesis<C> {
+    /// Runs the timeline of `faults`, offsets counted from `window_start`, until it is done
+    /// or `cancel` fires. Returns the first harness error (a failed restart, say); faults of
+    /// the system under test are not errors.
+    pub async fn run(
+        &self,
+        faults: &[PlannedFault],
+        window_start: Instant,
+        cancel: &CancellationToken,
+    ) -> Result<(), ClusterError> {
+        // (time, is_start, fault index): ends sort before starts at the same time.
+        let mut steps: Vec<(Duration, bool, usize)> = Vec::new();
+        for (i, f) in faults.iter().enumerate() {
+            steps.push((f.at, true, i));
+            if let Some(d) = f.duration {
+                steps.push((f.at + d, false, i));
+            }
+        }
+        steps.sort();
+        let mut undo: HashMap<usize, (Undo, String)> = HashMap::new();
+        for (at, is_start, i) in steps {
+            tokio::select! {
+                _ = tokio::time::sleep_until((window_start + at).into()) => {}
+                _ = cancel.cancelled() => return Ok(()),
+            }
+            let fault = &faults[i];
+            if is_start {
+                let (u, detail) = self.start(fault).await?;
+                self.event(EventKind::FaultStart {
+                    fault: fault.index,
+                    kind: kind_name(&fault.action).into(),
+                    detail: format!("{}: {detail}", fault.label()),
+                });
+                undo.insert(i, (u, detail));
+            } else if let Some((u, detail)) = undo.remove(&i) {
+                let done = self.end(u).await?;
+                self.event(EventKind::FaultEnd {
+                    fault: fault.index,
+                    kind: kind_name(&fault.action).into(),
+                    detail: format!("{}: {done} (was: {detail})", fault.label()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn event(&self, kind: EventKind) {
+        self.events.record(Event {
+            t_us: self.clock.now_us(),
+            kind,
+        });
+    }
+
+    fn name(&self, node: NodeIdx) -> String {
+        self.experiment
+            .topology
+            .nodes
+            .get(node)
+            .map_or_else(|| format!("node {node}"), |n| n.name.clone())
+    }
+
+    fn dc(&self, dc: DcIdx) -> &str {
+        self.experiment
+            .topology
+            .dcs
+            .get(dc)
+            .map_or("?", |d| d.name.as_str())
+    }
+
+    fn target(&self, fault: &PlannedFault, target: NodeTarget) -> (NodeIdx, &'static str) {
+        match target {
+            NodeTarget::Node(n) => (n, ""),
+            NodeTarget::Leader => {
+                let mut memory = self.leaders.0.lock();
+                if let Some(l) = self.cluster.leader() {
+                    memory.insert(fault.label(), l);
+                    return (l, " (the leader)");
+                }
+                if let Some(l) = memory.get(&fault.label()) {
+                    return (*l, " (the node that led in an earlier variant)");
+                }
+                let seed = crate::seed::derive(self.experiment.seed, &fault.label());
+                let n = ChaCha8Rng::seed_from_u64(seed).random_range(0..self.node_ids.len());
+                (n, " (no leader known: a node chosen from the seed)")
+            }
+            // Resolved by the plan; kept total.
+            NodeTarget::Random => (0, ""),
+        }
+    }
+
+    async fn start(&self, fault: &PlannedFault) -> Result<(Undo, String), ClusterError> {
+        Ok(match &fault.action {
+            FaultAction::Partition(Partition::IsolateDc(dc)) => {
+                let mut pairs = Vec::new();
+                for other in (0..self.experiment.topology.dcs.len()).filter(|o| o != dc) {
+                    for (a, b) in [(*dc, other), (other, *dc)] {
+                        self.net.block_dcs(a, b);
+                        pairs.push((a, b));
+                    }
+                }
+                let others: Vec<&str> = pairs
+                    .iter()
+                    .filter(|(a, _)| a == dc)
+                    .map(|(_, b)| self.dc(*b))
+                    .collect();
+                let detail = format!(
+                    "isolate {}: cut {} <-> {} both ways",
+                    self.dc(*dc),
+                    self.dc(*dc),
+                    others.join(", ")
+                );
+                (Undo::Dcs(pairs), detail)
+            }
+            FaultAction::Partition(p) => {
+                let (cuts, detail) = self.node_cuts(p);
+                for (a, b) in &cuts {
+                    self.net.block(*a, *b);
+                }
+                (Undo::Endpoints(cuts), detail)
+            }
+            FaultAction::Crash(t) => {
+                let (n, why) = self.target(fault, *t);
+                self.cluster.crash(n).await?;
+                let detail = format!("crash {}{why}", self.name(n));
+                (
+                    if fault.duration.is_some() {
+                        Undo::Restart(n)
+                    } else {
+                        Undo::Nothing
+                    },
+                    detail,
+                )
+            }
+            FaultAction::Pause(t) => {
+                let (n, why) = self.target(fault, *t);
+                self.cluster.pause(n)?;
+                (Undo::Resume(n), format!("pause {}{why}", self.name(n)))
+            }
+            FaultAction::Latency {
+                from,
+                to,
+                both_ways,
+                delay,
+            } => {
+                let pairs = pairs(*from, *to, *both_ways);
+                for (a, b) in &pairs {
+                    self.net.set_dc_delay(*a, *b, Some(delay.clone()));
+                }
+                (
+                    Undo::Delay(pairs.clone()),
+                    format!("delay {} set to {delay}", self.pairs_text(&pairs)),
+                )
+            }
+            FaultAction::Loss {
+                from,
+                to,
+                both_ways,
+                rate,
+            } => {
+                let dcs = self.experiment.topology.dcs.len();
+                let mut pairs = Vec::new();
+                for a in from.map_or_else(|| (0..dcs).collect(), |d| vec![d]) {
+                    for b in to.map_or_else(|| (0..dcs).collect(), |d| vec![d]) {
+                        // The links inside a DC are hit only when named explicitly.
+                        if a == b && (from.is_none() || to.is_none()) {
+                            continue;
+                        }
+                        pairs.push((a, b));
+                        if *both_ways && a != b {
+                            pairs.push((b, a));
+                        }
+                    }
+                }
+                pairs.sort();
+                pairs.dedup();
+                for (a, b) in &pairs {
+                    self.net.set_dc_loss(*a, *b, Some(*rate));
+                }
+                let detail = format!("drop {:.0}% on {}", rate * 100.0, self.pairs_text(&pairs));
+                (Undo::Loss(pairs), detail)
+            }
+            FaultAction::ClockSkew { target, offset_us } => {
+                let (n, why) = self.target(fault, *target);
+                self.cluster.set_clock_offset(n, *offset_us)?;
+                let detail = format!(
+                    "clock of {}{why} shifted by {:+.3} s",
+                    self.name(n),
+                    *offset_us as f64 / 1e6
+                );
+                (Undo::Skew(n), detail)
+            }
+            // Expanded by the plan.
+            FaultAction::Random(_) => (
+                Undo::Nothing,
+                "random (expanded into the faults it generated)".into(),
+            ),
+        })
+    }
+
+    async fn end(&self, undo: Undo) -> Result<String, ClusterError> {
+        Ok(match undo {
+            Undo::Endpoints(cuts) => {
+                for (a, b) in &cuts {
+                    self.net.unblock(*a, *b);
+                }
+                format!("restored {} node links", cuts.len())
+            }
+            Undo::Dcs(pairs) => {
+                for (a, b) in &pairs {
+                    self.net.unblock_dcs(*a, *b);
+                }
+                format!("healed {}", self.pairs_text(&pairs))
+            }
+            Undo::Restart(n) => {
+                self.cluster.restart(n).await?;
+                format!("restarted {}", self.name(n))
+            }
+            Undo::Resume(n) => {
+                self.cluster.resume(n)?;
+                format!("resumed {}", self.name(n))
+            }
+            Undo::Delay(pairs) => {
+                for (a, b) in &pairs {
+                    self.net.set_dc_delay(*a, *b, None);
+                }
+                format!("delay of {} restored", self.pairs_text(&pairs))
+            }
+            Undo::Loss(pairs) => {
+                for (a, b) in &pairs {
+                    self.net.set_dc_loss(*a, *b, None);
+                }
+                format!("loss of {} restored", self.pairs_text(&pairs))
+            }
+            Undo::Skew(n) => {
+                self.cluster.set_clock_offset(n, 0)?;
+                format!("clock of {} back to true time", self.name(n))
+            }
+            Undo::Nothing => "nothing to undo".into(),
+        })
+    }
+
+    fn pairs_text(&self, pairs: &[(DcIdx, DcIdx)]) -> String {
+        pairs
+            .iter()
+            .map(|(a, b)| format!("{}->{}", self.dc(*a), self.dc(*b)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Node-level cuts of a partition, and a description of the sides.
+    fn node_cuts(&self, p: &Partition) -> (Vec<(EndpointId, EndpointId)>, String) {
+        let n = self.node_ids.len();
+        let id = |i: NodeIdx| self.node_ids[i];
+        let names = |v: &[NodeIdx]| {
+            v.iter()
+                .map(|i| self.name(*i))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut cuts = Vec::new();
+        let between = |groups: &[Vec<NodeIdx>], cuts: &mut Vec<(EndpointId, EndpointId)>| {
+            for (gi, g) in groups.iter().enumerate() {
+                for (hi, h) in groups.iter().enumerate() {
+                    if gi != hi {
+                        for a in g {
+                            for b in h {
+                                cuts.push((id(*a), id(*b)));
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let detail = match p {
+            Partition::Groups(groups) => {
+                between(groups, &mut cuts);
+                format!(
+                    "split into {}",
+                    groups
+                        .iter()
+                        .map(|g| format!("[{}]", names(g)))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                )
+            }
+            Partition::Halves => {
+                let groups = vec![(0..n / 2).collect::<Vec<_>>(), (n / 2..n).collect()];
+                between(&groups, &mut cuts);
+                format!("halves [{}] | [{}]", names(&groups[0]), names(&groups[1]))
+            }
+            Partition::MajoritiesRing => {
+                let k = (n / 2).div_ceil(2).max(1);
+                let mut seen = Vec::new();
+                for a in 0..n {
+                    let mut visible = Vec::new();
+                    for b in 0..n {
+                        let d = a.abs_diff(b).min(n - a.abs_diff(b));
+                        if d <= k {
+                            visible.push(b);
+                        } else {
+                            cuts.push((id(a), id(b)));
+                        }
+                    }
+                    seen.push(format!("{} sees [{}]", self.name(a), names(&visible)));
+                }
+                format!("majorities ring: {}", seen.join("; "))
+            }
+            Partition::OneWay { from, to } => {
+                for a in from {
+                    for b in to {
+                        cuts.push((id(*a), id(*b)));
+                    }
+                }
+                format!(
+                    "one way: [{}] cannot reach [{}] (the reverse still works)",
+                    names(from),
+                    names(to)
+                )
+            }
+            Partition::IsolateDc(_) => String::new(),
+        };
+        (cuts, detail)
+    }
+}
+
+fn pairs(from: DcIdx, to: DcIdx, both_ways: bool) -> Vec<(DcIdx, DcIdx)> {
+    if both_ways && from != to {
+        vec![(from, to), (to, from)]
+    } else {
+        vec![(from, to)]
+    }
+}
+
+/// The experiment-file name of a fault's kind.
+pub fn kind_name(action: &FaultAction) -> &'static str {
+    match action {
+        FaultAction::Partition(_) => "partition",
+        FaultAction::Crash(_) => "crash",
+        FaultAction::Pause(_) => "pause",
+        FaultAction::Latency { .. } => "latency",
+        FaultAction::Loss { .. } => "loss",
+        FaultAction::ClockSkew { .. } => "clock-skew",
+        FaultAction::Random(_) => "random",
+    }
+}
