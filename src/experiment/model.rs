@@ -86,6 +86,23 @@ impl Topology {
         &self.links[from][to]
     }
 
+    /// The largest mean round trip between two nodes (over every DC pair, the links inside a
+    /// DC included), with the pair it is on. Distributions without a mean count their
+    /// smallest value as seen by a sample-free estimate: zero.
+    pub fn max_round_trip(&self) -> (Duration, DcIdx, DcIdx) {
+        let mut best = (Duration::ZERO, 0, 0);
+        for a in 0..self.dcs.len() {
+            for b in a..self.dcs.len() {
+                let one = |x: DcIdx, y: DcIdx| self.links[x][y].delay.mean_us().unwrap_or(0.0);
+                let rtt = Duration::from_micros((one(a, b) + one(b, a)) as u64);
+                if rtt > best.0 {
+                    best = (rtt, a, b);
+                }
+            }
+        }
+        best
+    }
+
     /// Nodes located in `dc`.
     pub fn nodes_in(&self, dc: DcIdx) -> impl Iterator<Item = NodeIdx> + '_ {
         self.nodes

@@ -45,11 +45,9 @@ pub(crate) const DEFAULT_LOCAL_DELAY: Duration = Duration::from_micros(250);
 pub(crate) const DEFAULT_PICTURE_BYTES: usize = 1024;
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 pub(crate) const DEFAULT_ZIPF_EXPONENT: f64 = 1.0;
-// Raft defaults suit WAN round trips of a few hundred ms: a follower must not time out
-// between two heartbeats that each cross an ocean.
-pub(crate) const DEFAULT_HEARTBEAT: Duration = Duration::from_millis(100);
-pub(crate) const DEFAULT_ELECTION_MIN: Duration = Duration::from_millis(800);
-pub(crate) const DEFAULT_ELECTION_MAX: Duration = Duration::from_millis(1600);
+// Raft timing defaults follow the topology (see `default_heartbeat`); elections default to
+// 4x and 8x the heartbeat interval.
+pub(crate) const DEFAULT_HEARTBEAT: Duration = Duration::from_millis(50);
 pub(crate) const DEFAULT_RPC_TIMEOUT: Duration = Duration::from_secs(1);
 pub(crate) const DEFAULT_MAX_PAYLOAD_ENTRIES: u64 = 300;
 pub(crate) const DEFAULT_SNAPSHOT_AFTER: u64 = 5000;
@@ -58,6 +56,13 @@ pub(crate) const DEFAULT_READERS: ReaderMix = ReaderMix {
     laptop: 0.45,
     friend: 0.45,
 };
+
+/// The default heartbeat interval: 1.5 times the slowest round trip between two nodes,
+/// rounded up to 10 ms, and at least 50 ms.
+pub(crate) fn default_heartbeat(max_round_trip: Duration) -> Duration {
+    let ms = (max_round_trip.as_secs_f64() * 1.5 * 100.0).ceil() as u64 * 10;
+    Duration::from_millis(ms).max(DEFAULT_HEARTBEAT)
+}
 
 pub(crate) fn parse_and_validate(
     source: &str,
@@ -221,7 +226,7 @@ impl Validator {
             DEFAULT_COOLDOWN,
         );
         let topology = self.topology(&raw.topology, &names);
-        let variants = self.variants(&raw.variants, &names);
+        let variants = self.variants(&raw.variants, &names, topology.as_ref());
         let workload = self.workload(&raw.workload, &names, duration);
         let faults = self.faults(&raw.faults, &names, duration, cooldown);
 
@@ -622,7 +627,12 @@ impl Validator {
 
     // ---- variants ------------------------------------------------------------------------
 
-    fn variants(&mut self, raw: &[RawVariant], names: &Names) -> Option<Vec<Variant>> {
+    fn variants(
+        &mut self,
+        raw: &[RawVariant],
+        names: &Names,
+        topology: Option<&Topology>,
+    ) -> Option<Vec<Variant>> {
         let path = KeyPath::root().key("variants");
         if raw.is_empty() {
             self.issue(
@@ -644,7 +654,7 @@ impl Validator {
                 );
                 ok = false;
             }
-            match self.variant_params(&path.index(i), v, names) {
+            match self.variant_params(&path.index(i), v, names, topology) {
                 Some(params) => variants.push(Variant {
                     name: v.name.clone(),
                     params,
@@ -662,6 +672,7 @@ impl Validator {
         path: &KeyPath,
         v: &RawVariant,
         names: &Names,
+        topology: Option<&Topology>,
     ) -> Option<VariantParams> {
         let raft_keys = [
             ("heartbeat_interval", v.heartbeat_interval.is_some()),
@@ -698,36 +709,52 @@ impl Validator {
             }
         }
         let params = match v.kind {
-            RawVariantKind::Raft => VariantParams::Raft(self.raft_params(path, v)?),
+            RawVariantKind::Raft => VariantParams::Raft(self.raft_params(path, v, topology)?),
             RawVariantKind::Gossip => VariantParams::Gossip(self.gossip_params(path, v, names)?),
         };
         ok.then_some(params)
     }
 
-    fn raft_params(&mut self, path: &KeyPath, v: &RawVariant) -> Option<RaftParams> {
+    /// Raft parameters. Timing defaults follow the topology: openraft gives every
+    /// AppendEntries (heartbeats included) one heartbeat interval to complete, so the
+    /// interval must exceed the slowest round trip between two nodes.
+    fn raft_params(
+        &mut self,
+        path: &KeyPath,
+        v: &RawVariant,
+        topology: Option<&Topology>,
+    ) -> Option<RaftParams> {
         let mut ok = true;
         let positive = |this: &mut Self, key: &str, text: &Option<DurationText>, default| match text
         {
             Some(t) => this.positive_duration(&path.key(key), t),
             None => Some(default),
         };
-        let heartbeat = positive(
-            self,
-            "heartbeat_interval",
-            &v.heartbeat_interval,
-            DEFAULT_HEARTBEAT,
-        );
-        let min = positive(
-            self,
-            "election_timeout_min",
-            &v.election_timeout_min,
-            DEFAULT_ELECTION_MIN,
-        );
+        let (rtt, rtt_a, rtt_b) = topology.map_or((Duration::ZERO, 0, 0), |t| t.max_round_trip());
+        let heartbeat = positive(self, "heartbeat_interval", &v.heartbeat_interval, default_heartbeat(rtt));
+        if let (Some(h), Some(t)) = (heartbeat, topology) {
+            if h <= rtt {
+                let (a, b) = (&t.dcs[rtt_a].name, &t.dcs[rtt_b].name);
+                self.issue(
+                    &path.key("heartbeat_interval"),
+                    format!(
+                        "must exceed the slowest round trip between two nodes ({}, {a} <-> {b}): \
+                         openraft gives each AppendEntries one heartbeat interval, so a shorter \
+                         one never replicates across that link (leave it out for {})",
+                        humantime::format_duration(rtt),
+                        humantime::format_duration(default_heartbeat(rtt))
+                    ),
+                );
+                ok = false;
+            }
+        }
+        let hb = heartbeat.unwrap_or(DEFAULT_HEARTBEAT);
+        let min = positive(self, "election_timeout_min", &v.election_timeout_min, hb * 4);
         let max = positive(
             self,
             "election_timeout_max",
             &v.election_timeout_max,
-            DEFAULT_ELECTION_MAX,
+            min.unwrap_or(hb * 4) * 2,
         );
         let rpc_timeout = positive(self, "rpc_timeout", &v.rpc_timeout, DEFAULT_RPC_TIMEOUT);
         if let (Some(h), Some(lo), Some(hi)) = (heartbeat, min, max) {
