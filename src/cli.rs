@@ -67,6 +67,23 @@ enum Command {
         #[arg(long = "variant", value_name = "NAME")]
         variants: Vec<String>,
     },
+    /// Write a commented starter experiment to <DIR>/<NAME>.toml.
+    Init {
+        /// Experiment name (kebab-case).
+        name: String,
+        /// Folder to write it to.
+        #[arg(long, default_value = "experiments")]
+        dir: PathBuf,
+    },
+    /// List the experiments in a folder and the recent runs under a results root.
+    List {
+        /// Folder of experiment files.
+        #[arg(long, default_value = "experiments")]
+        experiments: PathBuf,
+        /// Results root.
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+    },
 }
 
 /// Entry point of the binary.
@@ -94,7 +111,119 @@ pub fn main() -> ExitCode {
                 ExitCode::from(EXIT_HARNESS)
             }
         },
+        Command::Init { name, dir } => report(init(&name, &dir)),
+        Command::List {
+            experiments,
+            results,
+        } => report(list(&experiments, &results)),
     }
+}
+
+/// Prints a harness error with its cause chain and maps it to exit code 2.
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_HARNESS)
+        }
+    }
+}
+
+/// The starter experiment: the fully commented quickstart, renamed.
+const STARTER: &str = include_str!("../experiments/quickstart.toml");
+
+fn init(name: &str, dir: &Path) -> anyhow::Result<()> {
+    let kebab = !name.is_empty()
+        && name.split('-').all(|w| {
+            !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+    if !kebab {
+        anyhow::bail!("{name:?}: an experiment name is kebab-case: words of a-z and 0-9 joined by single dashes");
+    }
+    let path = dir.join(format!("{name}.toml"));
+    if path.exists() {
+        anyhow::bail!(
+            "{} already exists; pick another name or remove it",
+            path.display()
+        );
+    }
+    let text = STARTER
+        .replacen("name = \"quickstart\"", &format!("name = \"{name}\""), 1)
+        .replacen(
+            "# quickstart:",
+            &format!("# {name}: (started from quickstart)"),
+            1,
+        );
+    // The starter must stay valid: a broken template would hand users an error.
+    experiment::parse(&text, &path.display().to_string(), &Overrides::default())
+        .map_err(|e| anyhow::anyhow!("the starter experiment is invalid: {e}"))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    write_file(&path, text.as_bytes())?;
+    println!("wrote {}", path.display());
+    println!(
+        "edit it, then: caplab validate {0} && caplab run {0}",
+        path.display()
+    );
+    Ok(())
+}
+
+fn list(experiments: &Path, results: &Path) -> anyhow::Result<()> {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(experiments) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect(),
+        Err(e) => anyhow::bail!("reading {}: {e}", experiments.display()),
+    };
+    files.sort();
+    println!("experiments in {}:", experiments.display());
+    for f in &files {
+        match experiment::load(f, &Overrides::default()) {
+            Ok(l) => {
+                let e = &l.experiment;
+                let variants: Vec<&str> = e.variants.iter().map(|v| v.name.as_str()).collect();
+                println!("  {:<20} {} [{}]", e.name, f.display(), variants.join(", "));
+                if let Some(d) = &e.description {
+                    println!("  {:<20} {d}", "");
+                }
+            }
+            Err(_) => println!(
+                "  {:<28} (invalid: run caplab validate {})",
+                f.display(),
+                f.display()
+            ),
+        }
+    }
+    let mut runs: Vec<(String, PathBuf)> = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(results) {
+        for exp in rd.filter_map(|e| e.ok()).filter(|e| e.path().is_dir()) {
+            if let Ok(inner) = std::fs::read_dir(exp.path()) {
+                for run in inner.filter_map(|e| e.ok()) {
+                    let name = run.file_name().to_string_lossy().to_string();
+                    if name != "latest" && run.path().join("run.json").is_file() {
+                        runs.push((name, run.path()));
+                    }
+                }
+            }
+        }
+    }
+    runs.sort();
+    println!("recent runs under {}:", results.display());
+    if runs.is_empty() {
+        println!("  none yet: caplab run experiments/quickstart.toml");
+    }
+    for (_, path) in runs.iter().rev().take(15) {
+        let status = std::fs::read_to_string(path.join("run.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["status"].as_str().map(str::to_string))
+            .unwrap_or_else(|| "unreadable run.json".into());
+        println!("  {:<60} {status}", path.display());
+    }
+    Ok(())
 }
 
 fn validate(files: &[PathBuf]) -> ExitCode {

@@ -200,3 +200,56 @@ fn ctrl_c_keeps_what_was_recorded_and_exits_non_zero() {
     assert_eq!(run_json(&out)["status"], "interrupted");
     assert_eq!(run_json(&out)["variants"][0]["status"], "interrupted");
 }
+
+#[test]
+fn init_writes_a_valid_starter_and_list_shows_it_with_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let caplab = || {
+        let mut c = Command::new(cargo_bin("caplab"));
+        c.current_dir(tmp.path());
+        c
+    };
+    let out = caplab().args(["init", "my-picture-test"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = tmp.path().join("experiments/my-picture-test.toml");
+    assert!(std::fs::read_to_string(&written)
+        .unwrap()
+        .contains("name = \"my-picture-test\""));
+    let valid = caplab()
+        .args(["validate", "experiments/my-picture-test.toml"])
+        .output()
+        .unwrap();
+    assert!(valid.status.success());
+    // Never overwrites, and names must be kebab-case.
+    assert_eq!(
+        caplab()
+            .args(["init", "my-picture-test"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+    let bad = caplab().args(["init", "Bad_Name"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("kebab-case"));
+
+    let file = experiment(tmp.path(), "1s", GOSSIP);
+    let run = caplab()
+        .args(["run", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let list = caplab().arg("list").output().unwrap();
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(list.status.success());
+    assert!(text.contains("my-picture-test"), "{text}");
+    assert!(
+        text.contains("results/tiny/") && text.contains(" ok"),
+        "{text}"
+    );
+}
