@@ -67,6 +67,12 @@ enum Command {
         #[arg(long = "variant", value_name = "NAME")]
         variants: Vec<String>,
     },
+    /// Analyse a finished run: writes summary.json and CSVs, prints the comparison table;
+    /// exit 0 if every variant met the consistency it claims, 1 if an anomaly was found.
+    Check {
+        /// A run directory, e.g. results/dc-partition/latest.
+        run_dir: PathBuf,
+    },
     /// Write a commented starter experiment to <DIR>/<NAME>.toml.
     Init {
         /// Experiment name (kebab-case).
@@ -111,6 +117,7 @@ pub fn main() -> ExitCode {
                 ExitCode::from(EXIT_HARNESS)
             }
         },
+        Command::Check { run_dir } => check(&run_dir),
         Command::Init { name, dir } => report(init(&name, &dir)),
         Command::List {
             experiments,
@@ -224,6 +231,21 @@ fn list(experiments: &Path, results: &Path) -> anyhow::Result<()> {
         println!("  {:<60} {status}", path.display());
     }
     Ok(())
+}
+
+/// `caplab check`: analyse a run directory.
+fn check(run_dir: &Path) -> ExitCode {
+    match crate::analysis::check_run(run_dir) {
+        Ok(outcome) => {
+            print!("{}", outcome.table);
+            println!("summary: {}", run_dir.join("summary.json").display());
+            ExitCode::from(outcome.exit_code())
+        }
+        Err(e) => {
+            eprintln!("error: analysing {}: {e:#}", run_dir.display());
+            ExitCode::from(EXIT_HARNESS)
+        }
+    }
 }
 
 fn validate(files: &[PathBuf]) -> ExitCode {
@@ -375,17 +397,19 @@ fn run(file: &Path, out: &Path, overrides: Overrides, only: &[String]) -> anyhow
     };
     let json = serde_json::to_vec_pretty(&manifest).context("serialising run.json")?;
     write_file(&dir.path.join("run.json"), &json)?;
+    if interrupted || failed > 0 {
+        println!("results: {}", dir.path.display());
+        let _ = std::io::stdout().flush();
+        return Ok(ExitCode::from(EXIT_HARNESS));
+    }
+    // Analyse what was recorded: the table, summary.json and the CSV time series.
+    println!();
+    let code = check(&dir.path);
     println!("results: {}", dir.path.display());
     let _ = std::io::stdout().flush();
-    Ok(if interrupted || failed > 0 {
-        ExitCode::from(EXIT_HARNESS)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(code)
 }
 
-/// Runs one variant and reports how it went; a failure is reported, not propagated, so the
-/// other variants still run.
 /// What every variant of a run shares.
 struct RunInputs<'a> {
     experiment: &'a Arc<Experiment>,
@@ -394,6 +418,8 @@ struct RunInputs<'a> {
     leaders: &'a crate::faults::LeaderMemory,
 }
 
+/// Runs one variant and reports how it went; a failure is reported, not propagated, so the
+/// other variants still run.
 async fn run_one(
     inputs: &RunInputs<'_>,
     variant: &Variant,

@@ -11,15 +11,23 @@
 //! - [`experiment`]: experiment file (TOML) -> validated [`experiment::Experiment`].
 //! - [`net`]: the simulated WAN: real TCP on 127.0.0.1 through one link layer that applies
 //!   each link's delay distribution, loss, partitions and pauses, and counts traffic.
+//! - [`cluster`]: the systems under test behind one [`cluster::Cluster`] interface: the
+//!   Raft store on openraft ([`cluster::raft`]) and the gossip store ([`cluster::gossip`]).
 //! - [`workload`]: the seeded, open-loop schedule of profile reads and writes (a pure
 //!   function of the experiment and its seed).
-//! - [`history`]: the run's monotonic clock and the streamed `history.jsonl` and
-//!   `events.jsonl` records.
+//! - [`faults`]: the fault schedule, planned from the seed and applied by the nemesis.
+//! - [`runner`]: one variant end to end: cluster up, schedule replayed by clients, faults
+//!   injected, records streamed, cluster down.
+//! - [`history`]: the run's monotonic clock and the `history.jsonl` / `events.jsonl` records.
+//! - [`check`] and [`analysis`]: from recorded files to verdicts and metrics (latency,
+//!   availability, staleness, visibility, sessions, linearizability, lost writes, cost),
+//!   written to `summary.json` and CSVs.
 //! - [`cli`]: the `caplab` command line (parse, then build validated objects, then run).
+//! - [`seed`] and [`run_dir`]: seed derivation and where a run's files go.
 //!
-//! Deliberately left out so far: the Raft and gossip clusters, fault injection at run time,
-//! analysis and charts. `caplab run` says so instead of pretending.
+//! Deliberately left out so far: charts and the HTML/Markdown report.
 
+pub mod analysis;
 pub mod check;
 pub mod cli;
 pub mod cluster;

@@ -9,6 +9,7 @@
 
 pub mod client;
 pub mod gossip;
+pub mod raft;
 
 use std::future::Future;
 use std::path::PathBuf;

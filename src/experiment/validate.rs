@@ -731,7 +731,12 @@ impl Validator {
             None => Some(default),
         };
         let (rtt, rtt_a, rtt_b) = topology.map_or((Duration::ZERO, 0, 0), |t| t.max_round_trip());
-        let heartbeat = positive(self, "heartbeat_interval", &v.heartbeat_interval, default_heartbeat(rtt));
+        let heartbeat = positive(
+            self,
+            "heartbeat_interval",
+            &v.heartbeat_interval,
+            default_heartbeat(rtt),
+        );
         if let (Some(h), Some(t)) = (heartbeat, topology) {
             if h <= rtt {
                 let (a, b) = (&t.dcs[rtt_a].name, &t.dcs[rtt_b].name);
@@ -749,7 +754,12 @@ impl Validator {
             }
         }
         let hb = heartbeat.unwrap_or(DEFAULT_HEARTBEAT);
-        let min = positive(self, "election_timeout_min", &v.election_timeout_min, hb * 4);
+        let min = positive(
+            self,
+            "election_timeout_min",
+            &v.election_timeout_min,
+            hb * 4,
+        );
         let max = positive(
             self,
             "election_timeout_max",

@@ -1,0 +1,325 @@
+//! A node's Raft log and vote: openraft's `RaftLogStorage`, in memory or on disk.
+//!
+//! Both kinds keep the whole log in an in-memory index, which is what openraft reads from.
+//! They differ in what makes a write durable:
+//!
+//! - **memory**: nothing to do; the index itself is the durable state. The cluster keeps the
+//!   [`LogStore`] of a crashed node and hands it to the restarted one, as a disk would keep
+//!   its contents across a process crash. Appends are acknowledged at once.
+//! - **disk**: every change is also a record in the node's [`LogFile`]. An append is
+//!   acknowledged (openraft's `LogFlushed` callback) only once the writer thread has fsynced
+//!   it; a vote is saved before `save_vote` returns. A restarted node opens the file again
+//!   and rebuilds the index from it, so recovery really goes through the file.
+//!
+//! The committed log id is saved too, so a restarted node re-applies its committed entries
+//! to the (volatile) state machine before it hears from anyone.
+//!
+//! Deliberately left out: reading entries back from the file (the index holds them all) and
+//! a size limit on the index (purging after snapshots bounds it).
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::io;
+use std::ops::RangeBounds;
+use std::path::Path;
+use std::sync::Arc;
+
+use openraft::storage::{LogFlushed, RaftLogStorage};
+use openraft::{LogState, RaftLogReader, StorageIOError};
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
+
+use super::log_file::{encode_into, LogFile, RecordRef};
+use super::types::{Entry, LogId, StorageError, TypeConfig, Vote};
+use crate::experiment::Fsync;
+
+#[derive(Debug, Default)]
+struct LogData {
+    entries: BTreeMap<u64, Entry>,
+    vote: Option<Vote>,
+    committed: Option<LogId>,
+    last_purged: Option<LogId>,
+}
+
+/// A node's log store; clones share it (openraft's log reader is a clone).
+#[derive(Clone)]
+pub struct LogStore {
+    /// A std mutex is fine: it is never held across an await.
+    data: Arc<Mutex<LogData>>,
+    /// The file behind a disk store; `None` for memory.
+    file: Option<Arc<LogFile>>,
+}
+
+impl LogStore {
+    /// An empty in-memory store.
+    pub fn memory() -> Self {
+        LogStore {
+            data: Arc::new(Mutex::new(LogData::default())),
+            file: None,
+        }
+    }
+
+    /// Opens the disk store at `path`, recovering whatever the file holds.
+    pub fn open_disk(path: &Path, fsync: Fsync) -> io::Result<Self> {
+        let (file, rec) = LogFile::open(path, fsync)?;
+        Ok(LogStore {
+            data: Arc::new(Mutex::new(LogData {
+                entries: rec.entries,
+                vote: rec.vote,
+                committed: rec.committed,
+                last_purged: rec.last_purged,
+            })),
+            file: Some(Arc::new(file)),
+        })
+    }
+
+    /// For a disk store: waits until every queued write is durable and closes the file
+    /// (blocks). A memory store has nothing to close.
+    pub fn close(&self) {
+        if let Some(f) = &self.file {
+            f.close();
+        }
+    }
+
+    /// Index of the last entry, if any (for tests and diagnostics).
+    pub fn last_index(&self) -> Option<u64> {
+        let d = self.data.lock();
+        d.entries
+            .keys()
+            .next_back()
+            .copied()
+            .or(d.last_purged.map(|l| l.index))
+    }
+
+    /// The profile writes held, as `(version, key, value)` in log order (for checks).
+    pub fn writes(&self) -> Vec<(Vec<u64>, String, String)> {
+        let d = self.data.lock();
+        let mut out = Vec::new();
+        for e in d.entries.values() {
+            if let openraft::EntryPayload::Normal(batch) = &e.payload {
+                for (position, w) in batch.writes.iter().enumerate() {
+                    out.push((
+                        super::types::version(e.log_id.index, position),
+                        w.key.clone(),
+                        w.value.clone(),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// Writes `records` to the file (if any), with `done` called once they are durable; a
+    /// memory store calls `done` at once.
+    fn persist(
+        &self,
+        records: &[RecordRef<'_>],
+        done: Option<super::log_file::Done>,
+    ) -> io::Result<()> {
+        match &self.file {
+            None => {
+                if let Some(done) = done {
+                    done(Ok(()));
+                }
+                Ok(())
+            }
+            Some(f) => {
+                let mut buf = Vec::new();
+                for r in records {
+                    encode_into(&mut buf, r)?;
+                }
+                f.write(buf, done)
+            }
+        }
+    }
+
+    /// Like [`LogStore::persist`], and waits until the records are durable.
+    async fn persist_and_wait(&self, records: &[RecordRef<'_>]) -> io::Result<()> {
+        if self.file.is_none() {
+            return Ok(());
+        }
+        let (tx, rx) = oneshot::channel();
+        self.persist(
+            records,
+            Some(Box::new(move |r| {
+                let _ = tx.send(r);
+            })),
+        )?;
+        rx.await
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "log writer stopped"))?
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, StorageError> {
+        let d = self.data.lock();
+        Ok(d.entries.range(range).map(|(_, e)| e.clone()).collect())
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
+        let d = self.data.lock();
+        let last = d
+            .entries
+            .values()
+            .next_back()
+            .map(|e| e.log_id)
+            .or(d.last_purged);
+        Ok(LogState {
+            last_purged_log_id: d.last_purged,
+            last_log_id: last,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
+        self.data.lock().vote = Some(*vote);
+        self.persist_and_wait(&[RecordRef::Vote(vote)])
+            .await
+            .map_err(|e| StorageIOError::write_vote(&e).into())
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
+        Ok(self.data.lock().vote)
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
+        self.data.lock().committed = committed;
+        self.persist(&[RecordRef::Committed(committed)], None)
+            .map_err(|e| StorageIOError::write(&e).into())
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
+        Ok(self.data.lock().committed)
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+        I::IntoIter: Send,
+    {
+        let mut buf = Vec::new();
+        {
+            let mut d = self.data.lock();
+            for e in entries {
+                if self.file.is_some() {
+                    encode_into(&mut buf, &RecordRef::Entry(&e))
+                        .map_err(|err| StorageIOError::write_log_entry(e.log_id, &err))?;
+                }
+                d.entries.insert(e.log_id.index, e);
+            }
+        }
+        let done: super::log_file::Done = Box::new(move |r| callback.log_io_completed(r));
+        match &self.file {
+            None => {
+                done(Ok(()));
+                Ok(())
+            }
+            Some(f) => f
+                .write(buf, Some(done))
+                .map_err(|e| StorageIOError::write_logs(&e).into()),
+        }
+    }
+
+    async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        self.data.lock().entries.split_off(&log_id.index);
+        self.persist(
+            &[RecordRef::Truncate {
+                since: log_id.index,
+            }],
+            None,
+        )
+        .map_err(|e| StorageIOError::write_logs(&e).into())
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let purged = {
+            let mut d = self.data.lock();
+            let kept = d.entries.split_off(&(log_id.index + 1));
+            if d.last_purged < Some(log_id) {
+                d.last_purged = Some(log_id);
+            }
+            std::mem::replace(&mut d.entries, kept)
+        };
+        // Freeing thousands of pictures takes milliseconds: not on an async worker, where
+        // it would stall every node of the process.
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(move || drop(purged))),
+            Err(_) => drop(purged),
+        }
+        self.persist(&[RecordRef::Purge { upto: log_id }], None)
+            .map_err(|e| StorageIOError::write_logs(&e).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::raft::snapshot::SnapshotSlot;
+    use crate::cluster::raft::state_machine::{ApplyEvents, StateMachine};
+    use crate::history::{Event, JsonlWriter, RunClock};
+    use openraft::testing::{StoreBuilder, Suite};
+
+    /// Keeps the temporary directory and the events file alive while a test runs.
+    type Guard = (tempfile::TempDir, JsonlWriter<Event>);
+
+    struct Builder {
+        fsync: Option<Fsync>,
+    }
+
+    impl StoreBuilder<TypeConfig, LogStore, StateMachine, Guard> for Builder {
+        async fn build(&self) -> Result<(Guard, LogStore, StateMachine), StorageError> {
+            let dir = tempfile::tempdir().map_err(|e| StorageIOError::write(&e))?;
+            let events = JsonlWriter::<Event>::create(&dir.path().join("events.jsonl"))
+                .map_err(|e| StorageIOError::write(&e))?;
+            let (log, slot) = match self.fsync {
+                None => (LogStore::memory(), SnapshotSlot::memory()),
+                Some(fsync) => (
+                    LogStore::open_disk(&dir.path().join("n.raftlog"), fsync)
+                        .map_err(|e| StorageIOError::write(&e))?,
+                    SnapshotSlot::file(dir.path().join("n.snapshot")),
+                ),
+            };
+            let sm = StateMachine::restore(
+                slot,
+                ApplyEvents {
+                    node: "n".into(),
+                    clock: RunClock::start(),
+                    events: events.sink(),
+                },
+            )
+            .map_err(|e| StorageIOError::read_snapshot(None, &e))?;
+            Ok(((dir, events), log, sm))
+        }
+    }
+
+    #[test]
+    fn memory_store_passes_the_openraft_storage_suite() {
+        Suite::test_all(Builder { fsync: None }).unwrap();
+    }
+
+    #[test]
+    fn disk_store_passes_the_openraft_storage_suite() {
+        Suite::test_all(Builder {
+            fsync: Some(Fsync::Always),
+        })
+        .unwrap();
+        Suite::test_all(Builder {
+            fsync: Some(Fsync::Batch),
+        })
+        .unwrap();
+    }
+}
