@@ -307,7 +307,10 @@ async fn disk_log_survives_a_restart_intact() {
 
     h.cluster.crash(f).await.unwrap();
     let path = h.cluster.log_path(f).expect("a disk log");
-    assert!(std::fs::metadata(&path).unwrap().len() > 20 * 64);
+    assert!(
+        std::fs::metadata(&path).unwrap().len() > 20 * 64,
+        "the log file is there"
+    );
     // Cut the node off, so that whatever it has after the restart came from its file.
     for other in (0..3).filter(|n| *n != f) {
         h.net.block(h.nodes[f], h.nodes[other]);
