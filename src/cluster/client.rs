@@ -33,7 +33,8 @@ pub struct ClientRequest {
 }
 
 /// A position in a system's own order of writes, compared lexicographically: for gossip
-/// the LWW version `[wall_us, logical, node]`, for Raft `[log_index]`. It lets checks tell
+/// the LWW version `[wall_us, logical, node]`, for Raft `[log_index, position_in_entry]`
+/// (the leader batches writes that arrive together into one log entry). It lets checks tell
 /// whether a write was superseded by a later one in the system's own eyes.
 pub type SystemVersion = Vec<u64>;
 

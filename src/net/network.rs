@@ -688,16 +688,17 @@ async fn write_loop(
             batch.clear();
             continue;
         };
+        // A failed write or flush means the peer is gone: everything of this batch that was
+        // not yet confirmed written is counted as lost to an unreachable peer.
         let mut ok = true;
+        let total = batch.len() as u64;
         for b in batch.drain(..) {
             if ok && w.feed(b).await.is_err() {
                 ok = false;
             }
-            if !ok {
-                LinkCounters::add(&counters.dropped_unreachable, 1);
-            }
         }
         if !ok || SinkExt::<Bytes>::flush(w).await.is_err() {
+            LinkCounters::add(&counters.dropped_unreachable, total);
             conn = None;
         }
     }
