@@ -248,6 +248,13 @@ fn check(run_dir: &Path) -> ExitCode {
     }
 }
 
+/// One `error: ` line per problem of an experiment file.
+fn print_experiment_error(e: &experiment::ExperimentError) {
+    for line in e.to_string().lines() {
+        eprintln!("error: {line}");
+    }
+}
+
 fn validate(files: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     for f in files {
@@ -255,9 +262,7 @@ fn validate(files: &[PathBuf]) -> ExitCode {
             Ok(loaded) => println!("ok: {} ({})", f.display(), summary(&loaded.experiment)),
             Err(e) => {
                 failed = true;
-                for line in e.to_string().lines() {
-                    eprintln!("error: {line}");
-                }
+                print_experiment_error(&e);
             }
         }
     }
@@ -307,9 +312,7 @@ fn run(file: &Path, out: &Path, overrides: Overrides, only: &[String]) -> anyhow
     let loaded = match experiment::load(file, &overrides) {
         Ok(l) => l,
         Err(e) => {
-            for line in e.to_string().lines() {
-                eprintln!("error: {line}");
-            }
+            print_experiment_error(&e);
             return Ok(ExitCode::from(EXIT_HARNESS));
         }
     };

@@ -127,10 +127,7 @@ async fn history_with_a_partition_and_a_leader_crash_is_linearizable() {
     // Cut the leader's DC (a minority) off, both ways.
     let leader = h.cluster.leader().expect("a leader");
     let cut = h.exp.topology.nodes[leader].dc;
-    for other in (0..h.exp.topology.dcs.len()).filter(|d| *d != cut) {
-        h.net.block_dcs(cut, other);
-        h.net.block_dcs(other, cut);
-    }
+    h.net.isolate_dc(cut);
     progress(&ok_count, 150).await;
     h.net.heal();
     progress(&ok_count, 150).await;

@@ -155,13 +155,7 @@ impl<C: Cluster> Nemesis<C> {
     async fn start(&self, fault: &PlannedFault) -> Result<(Undo, String), ClusterError> {
         Ok(match &fault.action {
             FaultAction::Partition(Partition::IsolateDc(dc)) => {
-                let mut pairs = Vec::new();
-                for other in (0..self.experiment.topology.dcs.len()).filter(|o| o != dc) {
-                    for (a, b) in [(*dc, other), (other, *dc)] {
-                        self.net.block_dcs(a, b);
-                        pairs.push((a, b));
-                    }
-                }
+                let pairs = self.net.isolate_dc(*dc);
                 let others: Vec<&str> = pairs
                     .iter()
                     .filter(|(a, _)| a == dc)

@@ -403,6 +403,22 @@ impl<M> Network<M> {
         self.inner.apply_rules();
     }
 
+    /// Cuts DC `dc` off from every other DC, both ways, and returns the `(from, to)` DC pairs
+    /// it cut (to restore them with [`Network::unblock_dcs`]).
+    pub fn isolate_dc(&self, dc: DcIdx) -> Vec<(DcIdx, DcIdx)> {
+        let dcs = self.inner.config.links.len();
+        let pairs: Vec<(DcIdx, DcIdx)> = (0..dcs)
+            .filter(|other| *other != dc)
+            .flat_map(|other| [(dc, other), (other, dc)])
+            .collect();
+        {
+            let mut r = self.inner.rules.lock();
+            r.blocked_dcs.extend(pairs.iter().copied());
+        }
+        self.inner.apply_rules();
+        pairs
+    }
+
     /// Removes every cut.
     pub fn heal(&self) {
         {
