@@ -444,14 +444,6 @@ async fn run_one(
             None,
         );
     }
-    if !runner::available(variant.kind()) {
-        let e = format!("the {kind} cluster is not built yet");
-        eprintln!(
-            "error: variant {} (kind {kind}) cannot run: {e}",
-            variant.name
-        );
-        return status("failed", Some(e), None);
-    }
     let vdir = match dir.variant_dir(&variant.name) {
         Ok(d) => d,
         Err(e) => return status("failed", Some(e.to_string()), None),

@@ -11,7 +11,6 @@ use std::process::Command;
 
 use assert_cmd::cargo::cargo_bin;
 use caplab::analysis::check_run;
-use caplab::experiment::VariantKind;
 
 const EXPERIMENT: &str = r#"
 name = "short-partition"
@@ -79,7 +78,6 @@ fn gossip_is_stale_for_friends_during_a_partition_and_converges_after_it() {
     let file = tmp.path().join("short-partition.toml");
     std::fs::write(&file, EXPERIMENT).unwrap();
     let out = tmp.path().join("results");
-    let with_raft = caplab::runner::available(VariantKind::Raft);
     let mut cmd = Command::new(cargo_bin("caplab"));
     cmd.args([
         "run",
@@ -87,9 +85,6 @@ fn gossip_is_stale_for_friends_during_a_partition_and_converges_after_it() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    if !with_raft {
-        cmd.args(["--variant", "gossip"]);
-    }
     let output = cmd.output().unwrap();
     assert!(
         output.status.code().is_some_and(|c| c <= 1),
@@ -124,11 +119,9 @@ fn gossip_is_stale_for_friends_during_a_partition_and_converges_after_it() {
     assert!(after < 3_000_000, "converged {after} us after the heal");
     assert_eq!(g["verdict"]["met"], true);
 
-    if with_raft {
-        let r = &summary["variants"]["raft"];
-        assert_eq!(r["linearizable"], true, "{}", outcome.table);
-        assert_eq!(r["reads"]["stale_reads"], 0);
-    }
+    let r = &summary["variants"]["raft"];
+    assert_eq!(r["linearizable"], true, "{}", outcome.table);
+    assert_eq!(r["reads"]["stale_reads"], 0);
 }
 
 #[test]

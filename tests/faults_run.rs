@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use caplab::experiment::{parse, Experiment, Overrides, VariantKind};
+use caplab::experiment::{parse, Experiment, Overrides};
 use caplab::faults::{plan, LeaderMemory};
 use caplab::history::{Event, EventKind, OpKind, OpRecord, Outcome};
 use caplab::runner::{run_variant, VariantPlan};
@@ -248,11 +248,6 @@ async fn every_fault_kind_hits_a_gossip_cluster_and_shows_in_its_history() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_kind_hits_a_raft_cluster_and_shows_in_its_history() {
-    if !caplab::runner::available(VariantKind::Raft) {
-        // The Raft cluster is wired into the runner separately; until then this test has
-        // nothing to run against (the CLI reports the variant as not available).
-        return;
-    }
     let exp = Arc::new(
         parse(EXPERIMENT, "t", &Overrides::default())
             .unwrap()

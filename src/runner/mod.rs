@@ -61,8 +61,6 @@ pub enum RunError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("variant kind {0} is not available in this build")]
-    Unavailable(&'static str),
 }
 
 /// What to run.
@@ -100,11 +98,6 @@ pub async fn run_variant(plan: VariantPlan) -> Result<VariantOutcome, RunError> 
         VariantKind::Gossip => run_cluster::<GossipCluster>(plan).await,
         VariantKind::Raft => run_cluster::<RaftCluster>(plan).await,
     }
-}
-
-/// Whether this build can run a variant kind.
-pub fn available(kind: VariantKind) -> bool {
-    matches!(kind, VariantKind::Gossip | VariantKind::Raft)
 }
 
 #[derive(Default)]
