@@ -73,6 +73,29 @@ enum Command {
         /// A run directory, e.g. results/dc-partition/latest.
         run_dir: PathBuf,
     },
+    /// Redraw the charts of a finished run into <RUN_DIR>/charts (PNG and SVG).
+    Plot {
+        /// A run directory, e.g. results/dc-partition/latest.
+        run_dir: PathBuf,
+    },
+    /// Re-analyse a finished run and write summary.json, CSVs, charts, report.html and
+    /// report.md; exit code as for `check`.
+    Report {
+        /// A run directory, e.g. results/dc-partition/latest.
+        run_dir: PathBuf,
+    },
+    /// Put several runs into one comparison report (same table, overlaid charts).
+    Compare {
+        /// Run directories.
+        #[arg(required = true, num_args = 2..)]
+        run_dirs: Vec<PathBuf>,
+        /// Output folder [default: <results>/compare/<timestamp>/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Results root for the default output folder.
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+    },
     /// Write a commented starter experiment to <DIR>/<NAME>.toml.
     Init {
         /// Experiment name (kebab-case).
@@ -117,7 +140,14 @@ pub fn main() -> ExitCode {
                 ExitCode::from(EXIT_HARNESS)
             }
         },
-        Command::Check { run_dir } => check(&run_dir),
+        Command::Check { run_dir } => check(&run_dir, false),
+        Command::Plot { run_dir } => report(plot(&run_dir)),
+        Command::Report { run_dir } => check(&run_dir, true),
+        Command::Compare {
+            run_dirs,
+            out,
+            results,
+        } => report(compare(&run_dirs, out, &results)),
         Command::Init { name, dir } => report(init(&name, &dir)),
         Command::List {
             experiments,
@@ -234,18 +264,68 @@ fn list(experiments: &Path, results: &Path) -> anyhow::Result<()> {
 }
 
 /// `caplab check`: analyse a run directory.
-fn check(run_dir: &Path) -> ExitCode {
-    match crate::analysis::check_run(run_dir) {
-        Ok(outcome) => {
-            print!("{}", outcome.table);
-            println!("summary: {}", run_dir.join("summary.json").display());
-            ExitCode::from(outcome.exit_code())
-        }
+fn check(run_dir: &Path, with_report: bool) -> ExitCode {
+    match check_and_report(run_dir, with_report) {
+        Ok(code) => code,
         Err(e) => {
-            eprintln!("error: analysing {}: {e:#}", run_dir.display());
+            eprintln!("error: {e:#}");
             ExitCode::from(EXIT_HARNESS)
         }
     }
+}
+
+/// Analyses a run (table, `summary.json`, CSVs) and, with `with_report`, writes its charts
+/// and reports; the exit code is the verdict's.
+fn check_and_report(run_dir: &Path, with_report: bool) -> anyhow::Result<ExitCode> {
+    let outcome = crate::analysis::check_run(run_dir)
+        .with_context(|| format!("analysing {}", run_dir.display()))?;
+    print!("{}", outcome.table);
+    println!("summary: {}", run_dir.join("summary.json").display());
+    if with_report {
+        crate::report::report_run(run_dir, &outcome.analysis)
+            .with_context(|| format!("writing the report of {}", run_dir.display()))?;
+        println!(
+            "charts: {}",
+            run_dir.join(crate::report::CHARTS_DIR).display()
+        );
+        println!("report: {}", run_dir.join("report.html").display());
+    }
+    Ok(ExitCode::from(outcome.exit_code()))
+}
+
+/// Analyses a run without writing anything.
+fn analyse(run_dir: &Path) -> anyhow::Result<crate::analysis::RunAnalysis> {
+    crate::analysis::analyse_run(run_dir, &Default::default())
+        .with_context(|| format!("analysing {}", run_dir.display()))
+}
+
+fn plot(run_dir: &Path) -> anyhow::Result<()> {
+    let run = analyse(run_dir)?;
+    let input = crate::report::run_input(&run);
+    let rendered = crate::report::render_charts(&input)?;
+    let files = crate::report::write_charts(run_dir, &rendered)?;
+    println!(
+        "{} charts: {}",
+        files.len(),
+        run_dir.join(crate::report::CHARTS_DIR).display()
+    );
+    Ok(())
+}
+
+fn compare(run_dirs: &[PathBuf], out: Option<PathBuf>, results: &Path) -> anyhow::Result<()> {
+    let runs = run_dirs
+        .iter()
+        .map(|d| Ok((d.clone(), analyse(d)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let out = match out {
+        Some(o) => o,
+        None => RunDir::create(results, "compare")?.path,
+    };
+    crate::report::report_compare(&out, &runs)
+        .with_context(|| format!("writing the comparison into {}", out.display()))?;
+    println!("charts: {}", out.join(crate::report::CHARTS_DIR).display());
+    println!("report: {}", out.join("report.html").display());
+    Ok(())
 }
 
 /// One `error: ` line per problem of an experiment file.
@@ -405,9 +485,10 @@ fn run(file: &Path, out: &Path, overrides: Overrides, only: &[String]) -> anyhow
         let _ = std::io::stdout().flush();
         return Ok(ExitCode::from(EXIT_HARNESS));
     }
-    // Analyse what was recorded: the table, summary.json and the CSV time series.
+    // Analyse what was recorded: the table, summary.json, the CSV time series, the charts
+    // and the reports.
     println!();
-    let code = check(&dir.path);
+    let code = check_and_report(&dir.path, true)?;
     println!("results: {}", dir.path.display());
     let _ = std::io::stdout().flush();
     Ok(code)

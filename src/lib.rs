@@ -35,6 +35,7 @@ pub mod experiment;
 pub mod faults;
 pub mod history;
 pub mod net;
+pub mod report;
 pub mod run_dir;
 pub mod runner;
 pub mod seed;

@@ -24,10 +24,11 @@
 //! - [`linearizable`]: the per-key linearizability check with a time limit.
 //! - [`cost`]: messages and bytes per operation and per node.
 //! - [`verdict`]: the claim of each variant kind, and whether it was met.
+//! - [`points`]: every operation's time, latency, outcome and staleness, for charts.
 //! - [`timeseries`]: per-second series; [`summary`]: `summary.json` and CSV bytes;
 //!   [`table`]: the terminal table; [`variant`]: one variant end to end.
 //!
-//! Deliberately left out: charts, comparing two runs, and judging anything the files do
+//! Deliberately left out: charts and reports (see `report`), and judging anything the files do
 //! not record (e.g. what a replica held between `apply` events, or traffic over time).
 
 pub mod availability;
@@ -41,6 +42,7 @@ pub mod linearizable;
 pub mod load;
 pub mod lost_writes;
 pub mod order;
+pub mod points;
 pub mod replicas;
 pub mod session;
 pub mod staleness;
@@ -97,6 +99,8 @@ pub struct CheckOutcome {
     pub skipped: Vec<String>,
     /// The files written.
     pub files: Vec<PathBuf>,
+    /// The analysis itself (for charts and reports).
+    pub analysis: RunAnalysis,
 }
 
 impl CheckOutcome {
@@ -112,6 +116,8 @@ impl CheckOutcome {
 /// A run's results in memory.
 #[derive(Debug, Clone)]
 pub struct RunAnalysis {
+    /// The run's `experiment.toml`.
+    pub experiment: crate::experiment::Experiment,
     pub summary: RunSummary,
     /// Analysed variants, in run order.
     pub variants: Vec<(String, VariantAnalysis)>,
@@ -197,6 +203,7 @@ pub fn check_run_with(run_dir: &Path, opts: &CheckOptions) -> Result<CheckOutcom
             .map(|(n, _)| n.clone())
             .collect(),
         files,
+        analysis,
     })
 }
 
@@ -267,6 +274,7 @@ pub fn analyse_run(run_dir: &Path, opts: &CheckOptions) -> Result<RunAnalysis, A
         variants.push((entry.name.clone(), analysis));
     }
     let mut result = RunAnalysis {
+        experiment: run.experiment.clone(),
         summary: RunSummary {
             experiment: run.manifest.experiment.clone(),
             run_id: run.manifest.run_id.clone(),

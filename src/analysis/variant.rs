@@ -22,6 +22,7 @@ use super::latency::DurationStats;
 use super::linearizable::{self, Linearizability};
 use super::lost_writes::{self, LostWrites, WriteOrder};
 use super::order::Order;
+use super::points::{self, Points};
 use super::replicas::{Convergence, Replicas};
 use super::session::{self, SessionSummary};
 use super::staleness::{Staleness, StalenessSummary};
@@ -138,6 +139,8 @@ pub struct WritesSummary {
 pub struct VariantAnalysis {
     pub summary: VariantSummary,
     pub timeseries: TimeSeries,
+    /// Per-operation samples, for charts.
+    pub points: Points,
 }
 
 pub fn analyse(h: &VariantHistory, ctx: &VariantContext) -> Result<VariantAnalysis, AnalysisError> {
@@ -149,9 +152,10 @@ pub fn analyse(h: &VariantHistory, ctx: &VariantContext) -> Result<VariantAnalys
             Ok(l) => l,
             Err(panic) => std::panic::resume_unwind(panic),
         };
-        rest.map(|(parts, timeseries)| VariantAnalysis {
+        rest.map(|(parts, timeseries, points)| VariantAnalysis {
             summary: parts.finish(ctx, lin),
             timeseries,
+            points,
         })
     })
 }
@@ -174,7 +178,7 @@ fn analyse_rest(
     h: &VariantHistory,
     ctx: &VariantContext,
     order: &Order,
-) -> Result<(Parts, TimeSeries), AnalysisError> {
+) -> Result<(Parts, TimeSeries, Points), AnalysisError> {
     let replicas = Replicas::build(h, order, &ctx.nodes, ctx.volatile());
     let staleness = Staleness::compute(h, order, &replicas);
     let breakdown = breakdown::analyse(h, order, &staleness)?;
@@ -212,6 +216,7 @@ fn analyse_rest(
         }
     }
     let staleness_summary = staleness.summarise(h, order, &replicas)?;
+    let points = points::collect(h, order, &staleness, ctx.window_start_us);
     Ok((
         Parts {
             breakdown,
@@ -227,6 +232,7 @@ fn analyse_rest(
             writes,
         },
         timeseries,
+        points,
     ))
 }
 

@@ -14,4 +14,4 @@ mod schedule;
 mod users;
 
 pub use schedule::{Schedule, ScheduledOp};
-pub use users::{user_name, User};
+pub use users::{make_users, user_name, User};

@@ -1,0 +1,184 @@
+//! Distributions over time since a write: the visibility curve (P(a read sees the newest
+//! picture) for same-DC and other-DC readers) and the CDFs of replica convergence lag and
+//! stable latency.
+//!
+//! Deliberately left out: confidence intervals (bucket read counts are in `visibility.csv`).
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{nothing, DrawError};
+use crate::report::data::{self, Input, Line, Reader};
+use crate::report::style::{self, ms_label};
+
+/// Smallest time drawn on the log axes, ms.
+const FLOOR_MS: f64 = 0.1;
+
+fn log_x_max(points: impl Iterator<Item = f64>) -> f64 {
+    (points.fold(10.0f64, f64::max) * 2.0).max(FLOOR_MS * 100.0)
+}
+
+fn log_x_min(points: impl Iterator<Item = f64>) -> f64 {
+    (points.fold(f64::MAX, f64::min) / 2.0).clamp(FLOOR_MS, 100.0)
+}
+
+pub fn visibility<DB: DrawingBackend>(
+    input: &Input,
+    area: &DrawingArea<DB, Shift>,
+) -> Result<(), DrawError<DB>> {
+    let mut curves = Vec::new();
+    for col in &input.columns {
+        for (reader, name) in [
+            (Reader::SameDc, "same-DC reader (laptop)"),
+            (Reader::OtherDc, "other-DC reader (friend)"),
+        ] {
+            let c = data::visibility_of(col.analysis, reader);
+            if !c.is_empty() {
+                curves.push((col.color, reader, format!("{}: {name}", col.label), c));
+            }
+        }
+    }
+    if curves.is_empty() {
+        return nothing(area, "no read followed an acknowledged write");
+    }
+    let x0 = log_x_min(curves.iter().flat_map(|c| c.3.iter().map(|p| p.0)));
+    let x1 = log_x_max(curves.iter().flat_map(|c| c.3.iter().map(|p| p.0)));
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .margin_right(30)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d((x0..x1).log_scale(), -0.02..1.05)?;
+    chart
+        .configure_mesh()
+        .x_desc("time since the newest picture was acknowledged (ms, log)")
+        .y_desc("P(read returns it or newer)")
+        .x_label_formatter(&|v| ms_label(*v))
+        .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+        .axis_desc_style(style::text(style::LABEL_SIZE))
+        .label_style(style::text(style::TICK_SIZE))
+        .light_line_style(RGBColor(240, 240, 240))
+        .draw()?;
+    let n = input.columns.len();
+    for (color, reader, label, c) in &curves {
+        let width = style::line_width(*color, n);
+        let color = style::color(*color);
+        let pts = c.iter().copied();
+        match reader {
+            Reader::SameDc => {
+                chart
+                    .draw_series(LineSeries::new(pts, color.stroke_width(width)))?
+                    .label(label.clone())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x - 8, y), (x + 8, y)], color.stroke_width(4))
+                    });
+                chart.draw_series(c.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
+            }
+            Reader::OtherDc => {
+                chart
+                    .draw_series(DashedLineSeries::new(pts, 10, 6, color.stroke_width(width)))?
+                    .label(label.clone())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x - 8, y), (x + 8, y)], color.stroke_width(2))
+                    });
+                chart.draw_series(c.iter().map(|&p| TriangleMarker::new(p, 5, color.filled())))?;
+            }
+        }
+    }
+    style::draw_legend(&mut chart, SeriesLabelPosition::LowerRight)
+}
+
+pub fn convergence<DB: DrawingBackend>(
+    input: &Input,
+    area: &DrawingArea<DB, Shift>,
+) -> Result<(), DrawError<DB>> {
+    let panels = area.split_evenly((1, 2));
+    let lag: Vec<_> = input
+        .columns
+        .iter()
+        .map(|c| {
+            (
+                c.color,
+                c.label.clone(),
+                data::cdf(&c.analysis.points.convergence_lag_us, FLOOR_MS),
+            )
+        })
+        .collect();
+    let stable: Vec<_> = input
+        .columns
+        .iter()
+        .map(|c| {
+            (
+                c.color,
+                c.label.clone(),
+                data::cdf(&c.analysis.points.stable_us, FLOOR_MS),
+            )
+        })
+        .collect();
+    cdf_panel(
+        &panels[0],
+        "replica convergence lag",
+        "after acknowledgement until on every replica (ms, log)",
+        &lag,
+    )?;
+    cdf_panel(
+        &panels[1],
+        "stable latency",
+        "after acknowledgement until no read returns older (ms, log)",
+        &stable,
+    )
+}
+
+fn cdf_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    x_desc: &str,
+    lines: &[Line],
+) -> Result<(), DrawError<DB>> {
+    if lines.iter().all(|l| l.2.is_empty()) {
+        return nothing(area, &format!("{caption}: no data"));
+    }
+    let x1 = log_x_max(lines.iter().flat_map(|l| l.2.iter().map(|p| p.0)));
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, style::text(style::CAPTION_SIZE))
+        .margin(12)
+        .margin_right(24)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d((FLOOR_MS..x1).log_scale(), -0.02..1.05)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc("share of acknowledged writes")
+        .x_label_formatter(&|v| ms_label(*v))
+        .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+        .axis_desc_style(style::text(style::TICK_SIZE))
+        .label_style(style::text(style::TICK_SIZE))
+        .light_line_style(RGBColor(240, 240, 240))
+        .draw()?;
+    for (color, label, points) in lines.iter().filter(|l| !l.2.is_empty()) {
+        let width = style::line_width(*color, lines.len());
+        let color = style::color(*color);
+        // A step function: the share jumps at each value.
+        let mut steps = Vec::with_capacity(points.len() * 2);
+        let mut prev = 0.0;
+        for &(x, y) in points {
+            steps.push((x, prev));
+            steps.push((x, y));
+            prev = y;
+        }
+        let never = 1.0 - prev;
+        let label = if never > 0.0005 {
+            format!("{label} ({:.1}% never)", never * 100.0)
+        } else {
+            label.clone()
+        };
+        chart
+            .draw_series(LineSeries::new(steps, color.stroke_width(width)))?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x - 8, y), (x + 8, y)], color.stroke_width(4))
+            });
+    }
+    style::draw_legend(&mut chart, SeriesLabelPosition::LowerRight)
+}
