@@ -22,10 +22,10 @@
 //! - [`check`] and [`analysis`]: from recorded files to verdicts and metrics (latency,
 //!   availability, staleness, visibility, sessions, linearizability, lost writes, cost),
 //!   written to `summary.json` and CSVs.
+//! - [`report`]: charts (PNG and SVG, bundled font) and the reports (`report.html`, one
+//!   self-contained file, and `report.md`) of a run or of several runs compared.
 //! - [`cli`]: the `caplab` command line (parse, then build validated objects, then run).
 //! - [`seed`] and [`run_dir`]: seed derivation and where a run's files go.
-//!
-//! Deliberately left out so far: charts and the HTML/Markdown report.
 
 pub mod analysis;
 pub mod check;
