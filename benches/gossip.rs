@@ -2,10 +2,10 @@
 //!
 //! Run with `cargo bench --bench gossip`. Prints:
 //! - for 5 nodes, open-loop offered load stepping up (half reads, half writes, each client
-//!   talking to its own node): achieved throughput and p50/p99 latency of local writes and
-//!   reads, from the client's send (service time) and from each operation's scheduled start
-//!   (which adds the dispatcher's 1 ms timer granularity and any queueing: no coordinated
-//!   omission);
+//!   talking to its own node), released at their scheduled times by the runner's pacer
+//!   thread: achieved throughput and p50/p99 latency of local writes and reads, from the
+//!   client's send (service time) and from each operation's scheduled start (which adds the
+//!   pacer's lateness and any queueing: no coordinated omission);
 //! - the message and byte cost of a write on 5, 17 and 65 nodes (node-to-node traffic with
 //!   writes minus the same time idle, divided by the writes).
 
@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use caplab::cluster::gossip::GossipCluster;
 use caplab::cluster::{ClientOk, ClientOp};
 use caplab::runner::client::CallResult;
+use caplab::runner::pacer::Pacer;
 use common::Harness;
 use hdrhistogram::Histogram;
 use parking_lot::Mutex;
@@ -80,13 +81,20 @@ async fn load(rate: u32) -> bool {
     let secs = 3u64;
     let total = u64::from(rate) * secs;
     let gap_ns = 1_000_000_000 / u64::from(rate);
-    let start = Instant::now();
+    let start = Instant::now() + Duration::from_millis(10);
+    let times: Vec<Instant> = (0..total)
+        .map(|i| start + Duration::from_nanos(i * gap_ns))
+        .collect();
+    // Operations are released at their own times by the pacer thread (the runner's), not
+    // in bursts at tokio's millisecond timer ticks.
+    let Ok(mut pacer) = Pacer::start(times.clone()) else {
+        eprintln!("cannot start the pacer");
+        return false;
+    };
     let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..total {
-        let due = start + Duration::from_nanos(i * gap_ns);
-        if due > Instant::now() + Duration::from_micros(500) {
-            tokio::time::sleep_until(due.into()).await;
-        }
+    while let Some(i) = pacer.due.recv().await {
+        let i = i as u64;
+        let due = times[i as usize];
         let (h, hists) = (h.clone(), hists.clone());
         tasks.spawn(async move {
             let sent = Instant::now();

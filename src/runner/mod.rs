@@ -3,7 +3,8 @@
 //! [`run_variant`] starts a fresh simulated network and cluster, waits until the cluster is
 //! ready, lets it settle for the warm-up, then replays the experiment's [`Schedule`] open
 //! loop: each operation is sent by its client (one endpoint per user device and DC) to the
-//! nearest node at its scheduled offset, whatever happened to earlier operations. Only one
+//! nearest node at its scheduled offset (released by the [`pacer`] thread, not tokio's
+//! millisecond timer), whatever happened to earlier operations. Only one
 //! user's writes wait for each other (a user changes the picture from one device at a time);
 //! that wait shows as `invoke_us > scheduled_us`. Every completed operation is streamed to
 //! `history.jsonl` and every cluster event to `events.jsonl`. After the last operation and
@@ -20,6 +21,7 @@
 //! Deliberately left out: any analysis of what was recorded.
 
 pub mod client;
+pub mod pacer;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -34,6 +36,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use self::client::{CallResult, Client};
+use self::pacer::Pacer;
 use crate::cluster::gossip::GossipCluster;
 use crate::cluster::raft::RaftCluster;
 use crate::cluster::{ClientOk, ClientOp, Cluster, ClusterContext, ClusterError, Wire};
@@ -244,12 +247,25 @@ async fn drive<C: Cluster>(
     let picture = Bytes::from(vec![0xA5u8; exp.workload.picture_bytes]);
     let mut tasks = JoinSet::new();
     let mut interrupted = false;
-    for op in &plan.schedule.ops {
-        let due = t0 + Duration::from_micros(op.at_us);
-        tokio::select! {
-            _ = tokio::time::sleep_until(due.into()) => {}
+    let mut pacer = Pacer::start(
+        plan.schedule
+            .ops
+            .iter()
+            .map(|op| t0 + Duration::from_micros(op.at_us))
+            .collect(),
+    )
+    .map_err(|e| RunError::Cluster(ClusterError::Other(format!("starting the pacer: {e}"))))?;
+    loop {
+        let i = tokio::select! {
+            i = pacer.due.recv() => match i {
+                Some(i) => i,
+                None => break,
+            },
             _ = cancel.cancelled() => { interrupted = true; break; }
-        }
+        };
+        let Some(op) = plan.schedule.ops.get(i) else {
+            break;
+        };
         // Reap finished operations so the set stays small.
         while tasks.try_join_next().is_some() {}
         let job = OpJob {
