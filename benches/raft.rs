@@ -13,8 +13,8 @@
 //!
 //! Clients are `caplab::runner::client::Client` endpoints (4 of them, round robin), as in a
 //! real run. Latency is measured from the moment a request is handed to the client to its
-//! answer; the pacer wakes on tokio's 1 ms timer, so requests leave in bursts of up to 1 ms
-//! worth of load. Every replica records `apply` events into a real events file. The load
+//! answer; each request leaves at its own scheduled time, released by the runner's pacer
+//! thread (not in bursts at tokio's 1 ms timer ticks). Every replica records `apply` events into a real events file. The load
 //! average is printed with each section: on a shared 2-core machine, other processes move
 //! these numbers a lot.
 
@@ -28,6 +28,7 @@ use caplab::experiment::{parse, Experiment, Overrides};
 use caplab::history::{Event, JsonlWriter, RunClock};
 use caplab::net::{EndpointId, NetConfig, Network, Role};
 use caplab::runner::client::{CallResult, Client};
+use caplab::runner::pacer::Pacer;
 use hdrhistogram::Histogram;
 
 const P99_LIMIT: Duration = Duration::from_millis(10);
@@ -196,35 +197,28 @@ async fn open_loop(b: &Bench, leader: EndpointId, kind: Kind, rate: u64, base: u
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(bool, u64, u64, bool)>();
     let cpu_before = cpu_time_us();
-    let start = tokio::time::Instant::now();
-    let end = start + STEP;
-    let mut i: u64 = 0;
-    loop {
-        let due = start + interval * i as u32;
-        if due >= end {
-            break;
-        }
-        tokio::time::sleep_until(due).await;
-        let now = tokio::time::Instant::now();
-        // Send everything that is due by now.
-        loop {
-            let due = start + interval * i as u32;
-            if due > now || due >= end {
-                break;
-            }
-            let client = b.clients[i as usize % CLIENTS].clone();
-            let o = op(kind, base + i, &picture);
-            let measured = due >= start + STEP_WARMUP;
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let t0 = tokio::time::Instant::now();
-                let lag = t0.saturating_duration_since(due).as_micros() as u64;
-                let r = client.call(leader, o, CALL_TIMEOUT).await;
-                let took = t0.elapsed().as_micros() as u64;
-                let _ = tx.send((matches!(r, CallResult::Ok(_)), took, lag, measured));
-            });
-            i += 1;
-        }
+    // Each operation is released at its own time by the runner's pacer thread, not in
+    // bursts at tokio's millisecond timer ticks.
+    let start = Instant::now() + Duration::from_millis(5);
+    let n = (STEP.as_secs_f64() * rate as f64) as u64;
+    let times: Vec<Instant> = (0..n).map(|i| start + interval * i as u32).collect();
+    let Ok(mut pacer) = Pacer::start(times.clone()) else {
+        eprintln!("cannot start the pacer");
+        std::process::exit(2);
+    };
+    while let Some(i) = pacer.due.recv().await {
+        let due = times[i];
+        let client = b.clients[i % CLIENTS].clone();
+        let o = op(kind, base + i as u64, &picture);
+        let measured = due >= start + STEP_WARMUP;
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let t0 = Instant::now();
+            let lag = t0.saturating_duration_since(due).as_micros() as u64;
+            let r = client.call(leader, o, CALL_TIMEOUT).await;
+            let took = t0.elapsed().as_micros() as u64;
+            let _ = tx.send((matches!(r, CallResult::Ok(_)), took, lag, measured));
+        });
     }
     drop(tx);
     let mut latency = histogram();
