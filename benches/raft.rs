@@ -148,7 +148,7 @@ fn op(kind: Kind, i: u64, picture: &bytes::Bytes) -> ClientOp {
             value: format!("v{i}"),
             picture: picture.clone(),
         },
-        Kind::Read => ClientOp::Read { key },
+        Kind::Read => ClientOp::Read { key, after: None },
     }
 }
 

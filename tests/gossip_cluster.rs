@@ -196,6 +196,7 @@ async fn paused_node_stops_answering_until_resumed() {
     let client = &h.clients[h.exp.topology.nodes[n].dc];
     let op = caplab::cluster::ClientOp::Read {
         key: "profile/p".into(),
+        after: None,
     };
     let r = client
         .call(h.nodes[n], op, Duration::from_millis(200))

@@ -467,6 +467,7 @@ async fn paused_follower_stops_answering_and_catches_up_when_resumed() {
     let client = &h.clients[h.exp.topology.nodes[f].dc];
     let op = caplab::cluster::ClientOp::Read {
         key: "profile/p".into(),
+        after: None,
     };
     assert_eq!(
         client

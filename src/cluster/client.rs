@@ -21,8 +21,13 @@ pub enum ClientOp {
         value: String,
         picture: Bytes,
     },
-    /// Return the current picture of `key`.
-    Read { key: String },
+    /// Return the current picture of `key`. `after`: a session token, the newest version of
+    /// `key` the user's devices have seen (systems without sessions ignore it).
+    Read {
+        key: String,
+        #[serde(default)]
+        after: Option<SystemVersion>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

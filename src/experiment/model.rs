@@ -215,6 +215,47 @@ pub struct GossipParams {
     pub write_acks: usize,
     /// Whether a node's store survives a crash (an append-only file per node).
     pub durable: bool,
+    /// Dynamo-style partial quorums (`None`: every node answers locally).
+    pub quorum: Option<Quorum>,
+    /// Client-side session tokens: reads wait for the version the user's devices saw last.
+    pub session: Option<Session>,
+    /// Which node a client's requests go to.
+    pub routing: Routing,
+}
+
+/// A partial-quorum configuration: each key lives on `n` replicas chosen by consistent
+/// hashing; writes wait for `w` of them, reads for `r`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quorum {
+    pub n: usize,
+    pub r: usize,
+    pub w: usize,
+    /// Choose the replicas so that every DC has at least one (while `n` allows).
+    pub per_dc: bool,
+    /// Send the newest value to replicas that answered a read with an older one.
+    pub read_repair: bool,
+    /// Keep writes for unreachable replicas at the coordinator and deliver them later.
+    pub hinted_handoff: bool,
+    /// How long a coordinator waits for `r` or `w` replies before failing the request (and
+    /// for a replica's acknowledgement before keeping a hint for it).
+    pub timeout: Duration,
+}
+
+/// Session tokens: a read carries the newest version the user's devices have seen of the
+/// key; a replica without it waits up to `wait`, then fetches it from the replica that
+/// wrote it, and fails the read rather than answer with an older picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    pub wait: Duration,
+}
+
+/// Which node serves a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Routing {
+    /// A node in the client's own DC.
+    Nearest,
+    /// A node in the profile owner's home DC, wherever the client is.
+    HomeDc,
 }
 
 impl Default for GossipParams {
@@ -227,6 +268,9 @@ impl Default for GossipParams {
             gossip_interval: Duration::from_millis(200),
             write_acks: 1,
             durable: false,
+            quorum: None,
+            session: None,
+            routing: Routing::Nearest,
         }
     }
 }

@@ -262,6 +262,40 @@ pub struct RawVariant {
     pub write_acks: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub durable: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_quorum: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_quorum: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_per_dc: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_repair: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hinted_handoff: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum_timeout: Option<DurationText>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<RawSession>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_wait: Option<DurationText>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<RawRouting>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawSession {
+    None,
+    Tokens,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawRouting {
+    Nearest,
+    HomeDc,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -693,6 +693,16 @@ impl Validator {
             ("gossip_interval", v.gossip_interval.is_some()),
             ("write_acks", v.write_acks.is_some()),
             ("durable", v.durable.is_some()),
+            ("replicas", v.replicas.is_some()),
+            ("read_quorum", v.read_quorum.is_some()),
+            ("write_quorum", v.write_quorum.is_some()),
+            ("replica_per_dc", v.replica_per_dc.is_some()),
+            ("read_repair", v.read_repair.is_some()),
+            ("hinted_handoff", v.hinted_handoff.is_some()),
+            ("quorum_timeout", v.quorum_timeout.is_some()),
+            ("session", v.session.is_some()),
+            ("session_wait", v.session_wait.is_some()),
+            ("routing", v.routing.is_some()),
         ];
         let (kind, foreign) = match v.kind {
             RawVariantKind::Raft => ("raft", &gossip_keys[..]),
@@ -865,7 +875,7 @@ impl Validator {
             RawAntiEntropy::Pull => AntiEntropy::Pull,
             RawAntiEntropy::PushPull => AntiEntropy::PushPull,
         };
-        if fanout == 0 && anti_entropy == AntiEntropy::Off {
+        if fanout == 0 && anti_entropy == AntiEntropy::Off && v.replicas.is_none() {
             self.issue(
                 &path.key("anti_entropy"),
                 "with fanout = 0 and anti_entropy = \"off\" writes never leave their node",
@@ -891,6 +901,38 @@ impl Validator {
             RawConflict::LwwHlc => Conflict::LwwHlc,
             RawConflict::LwwWallclock => Conflict::LwwWallclock,
         };
+        let quorum = self.quorum(path, v, nodes, write_acks);
+        ok &= quorum.is_some();
+        let session = match v.session.unwrap_or(RawSession::None) {
+            RawSession::None => {
+                if v.session_wait.is_some() {
+                    self.issue(
+                        &path.key("session_wait"),
+                        "only applies to session = \"tokens\"",
+                    );
+                    ok = false;
+                }
+                None
+            }
+            RawSession::Tokens => {
+                let wait = match &v.session_wait {
+                    Some(t) => self.positive_duration(&path.key("session_wait"), t),
+                    None => Some(Duration::from_millis(300)),
+                };
+                if quorum.flatten().is_some() {
+                    self.issue(
+                        &path.key("session"),
+                        "session tokens are for local reads; a quorum variant already reads from r replicas",
+                    );
+                    ok = false;
+                }
+                wait.map(|wait| Session { wait })
+            }
+        };
+        let routing = match v.routing.unwrap_or(RawRouting::Nearest) {
+            RawRouting::Nearest => Routing::Nearest,
+            RawRouting::HomeDc => Routing::HomeDc,
+        };
         let params = GossipParams {
             conflict,
             fanout,
@@ -899,8 +941,85 @@ impl Validator {
             gossip_interval: gossip_interval?,
             write_acks,
             durable: v.durable.unwrap_or(d.durable),
+            quorum: quorum.flatten(),
+            session,
+            routing,
         };
         ok.then_some(params)
+    }
+
+    /// The partial-quorum keys of a gossip variant: `Some(None)` when `replicas` is not set
+    /// (and no other quorum key is), `None` when something is wrong.
+    fn quorum(
+        &mut self,
+        path: &KeyPath,
+        v: &RawVariant,
+        nodes: Option<usize>,
+        write_acks: usize,
+    ) -> Option<Option<Quorum>> {
+        let Some(n) = v.replicas else {
+            let mut ok = true;
+            for (key, set) in [
+                ("read_quorum", v.read_quorum.is_some()),
+                ("write_quorum", v.write_quorum.is_some()),
+                ("replica_per_dc", v.replica_per_dc.is_some()),
+                ("read_repair", v.read_repair.is_some()),
+                ("hinted_handoff", v.hinted_handoff.is_some()),
+                ("quorum_timeout", v.quorum_timeout.is_some()),
+            ] {
+                if set {
+                    self.issue(
+                        &path.key(key),
+                        "only applies with replicas = N (partial quorums)",
+                    );
+                    ok = false;
+                }
+            }
+            return ok.then_some(None);
+        };
+        let mut ok = true;
+        if n == 0 || nodes.is_some_and(|nodes| n > nodes) {
+            self.issue(
+                &path.key("replicas"),
+                format!(
+                    "must be between 1 and the number of nodes ({})",
+                    nodes.map_or("?".to_string(), |n| n.to_string())
+                ),
+            );
+            ok = false;
+        }
+        let r = v.read_quorum.unwrap_or(1);
+        let w = v.write_quorum.unwrap_or(1);
+        for (key, q) in [("read_quorum", r), ("write_quorum", w)] {
+            if q == 0 || q > n {
+                self.issue(
+                    &path.key(key),
+                    format!("must be between 1 and replicas ({n})"),
+                );
+                ok = false;
+            }
+        }
+        if write_acks != 1 {
+            self.issue(
+                &path.key("write_acks"),
+                "a quorum variant acknowledges after write_quorum replicas; leave write_acks out",
+            );
+            ok = false;
+        }
+        let timeout = match &v.quorum_timeout {
+            Some(t) => self.positive_duration(&path.key("quorum_timeout"), t),
+            None => Some(Duration::from_millis(500)),
+        };
+        let q = Quorum {
+            n,
+            r,
+            w,
+            per_dc: v.replica_per_dc.unwrap_or(false),
+            read_repair: v.read_repair.unwrap_or(true),
+            hinted_handoff: v.hinted_handoff.unwrap_or(true),
+            timeout: timeout?,
+        };
+        ok.then_some(Some(q))
     }
 
     // ---- workload ------------------------------------------------------------------------

@@ -39,10 +39,12 @@ use self::client::{CallResult, Client};
 use self::pacer::Pacer;
 use crate::cluster::gossip::GossipCluster;
 use crate::cluster::raft::RaftCluster;
+use crate::cluster::SystemVersion;
 use crate::cluster::{ClientOk, ClientOp, Cluster, ClusterContext, ClusterError, Wire};
-use crate::experiment::{Experiment, Variant, VariantKind};
+use crate::experiment::{Experiment, Routing, Variant, VariantKind, VariantParams};
 use crate::faults::{LeaderMemory, Nemesis, PlannedFault};
 use crate::history::writer::WriteError;
+use crate::history::Device;
 use crate::history::{Event, JsonlWriter, OpKind, OpRecord, Outcome, RecordSink, RunClock};
 use crate::net::{LinkStats, NetConfig, NetError, Network, Role};
 use crate::workload::{Schedule, ScheduledOp};
@@ -244,6 +246,10 @@ async fn drive<C: Cluster>(
             .collect(),
     );
     let tally = Arc::new(Tally::default());
+    let (routing, sessions) = match &plan.variant.params {
+        VariantParams::Gossip(g) => (g.routing, g.session.map(|_| Arc::new(Sessions::default()))),
+        VariantParams::Raft(_) => (Routing::Nearest, None),
+    };
     let picture = Bytes::from(vec![0xA5u8; exp.workload.picture_bytes]);
     let mut tasks = JoinSet::new();
     let mut interrupted = false;
@@ -275,7 +281,10 @@ async fn drive<C: Cluster>(
                 .get(&(plan.schedule.client(op), op.dc))
                 .copied()
                 .unwrap_or(0),
-            node: nearest_node(exp, op),
+            node: match routing {
+                Routing::Nearest => nearest_node(exp, op.dc, op.user),
+                Routing::HomeDc => nearest_node(exp, plan.schedule.users[op.user].home, op.user),
+            },
             key: plan.schedule.key(op),
             user: plan.schedule.users[op.user].name.clone(),
             client_name: plan.schedule.client(op),
@@ -293,6 +302,7 @@ async fn drive<C: Cluster>(
             tally: tally.clone(),
             cancel: cancel.clone(),
             progress: plan.progress.clone(),
+            sessions: sessions.clone(),
         };
         tasks.spawn(run_op::<C::Peer>(job, env));
     }
@@ -332,11 +342,39 @@ async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
 }
 
 /// The node a client talks to: one in its own DC, spread over the DC's nodes by user.
-fn nearest_node(exp: &Experiment, op: &ScheduledOp) -> usize {
-    let local: Vec<usize> = exp.topology.nodes_in(op.dc).collect();
+/// The node of DC `dc` that serves `user` (users are spread over the DC's nodes).
+fn nearest_node(exp: &Experiment, dc: usize, user: usize) -> usize {
+    let local: Vec<usize> = exp.topology.nodes_in(dc).collect();
     match local.len() {
-        0 => op.user % exp.topology.nodes.len(),
-        n => local[op.user % n],
+        0 => user % exp.topology.nodes.len(),
+        n => local[user % n],
+    }
+}
+
+/// Session tokens of a variant with `session = "tokens"`: per session, the newest version
+/// seen. The owner's phone and laptop share one session (their account); each friend has
+/// their own.
+#[derive(Default)]
+struct Sessions(parking_lot::Mutex<HashMap<String, SystemVersion>>);
+
+impl Sessions {
+    fn scope(job: &OpJob) -> String {
+        match job.op.device {
+            Device::Friend => job.client_name.clone(),
+            Device::Phone | Device::Laptop => job.user.clone(),
+        }
+    }
+
+    fn token(&self, scope: &str) -> Option<SystemVersion> {
+        self.0.lock().get(scope).cloned()
+    }
+
+    fn saw(&self, scope: &str, version: &SystemVersion) {
+        let mut m = self.0.lock();
+        let newer = m.get(scope).is_none_or(|v| v < version);
+        if newer {
+            m.insert(scope.to_string(), version.clone());
+        }
     }
 }
 
@@ -363,6 +401,7 @@ struct OpEnv<P> {
     tally: Arc<Tally>,
     cancel: CancellationToken,
     progress: ProgressBar,
+    sessions: Option<Arc<Sessions>>,
 }
 
 async fn run_op<P>(job: OpJob, env: OpEnv<P>)
@@ -388,6 +427,10 @@ where
         },
         OpKind::Read => ClientOp::Read {
             key: job.key.clone(),
+            after: env
+                .sessions
+                .as_ref()
+                .and_then(|s| s.token(&Sessions::scope(&job))),
         },
     };
     let invoke_us = env.clock.now_us();
@@ -429,6 +472,9 @@ where
             Some("interrupted".to_string()),
         ),
     };
+    if let (Some(s), Some(v)) = (&env.sessions, &version) {
+        s.saw(&Sessions::scope(&job), v);
+    }
     // A write's value is recorded even when it failed: it names what was attempted.
     let value = if op.kind == OpKind::Write {
         op.value.clone()

@@ -106,7 +106,10 @@ impl<C: Cluster> Harness<C> {
     }
 
     pub async fn read(&self, node: usize, key: &str) -> CallResult {
-        let op = ClientOp::Read { key: key.into() };
+        let op = ClientOp::Read {
+            key: key.into(),
+            after: None,
+        };
         self.client_for(node)
             .call(self.nodes[node], op, Duration::from_secs(2))
             .await

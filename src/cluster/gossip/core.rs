@@ -41,6 +41,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::quorum::Coordinator;
+use super::ring::Ring;
+
 pub use crate::experiment::{AntiEntropy, Conflict, GossipParams as GossipConfig};
 
 /// Index of a node in the cluster (the topology's node order).
@@ -58,6 +61,18 @@ impl Version {
     /// The version as the client protocol's system-agnostic order key.
     pub fn to_order(self) -> Vec<u64> {
         vec![self.wall_us, u64::from(self.logical), u64::from(self.node)]
+    }
+
+    /// The inverse of [`Version::to_order`] (`None` if `order` is not a gossip version).
+    pub fn from_order(order: &[u64]) -> Option<Version> {
+        match order {
+            [wall_us, logical, node] => Some(Version {
+                wall_us: *wall_us,
+                logical: u32::try_from(*logical).ok()?,
+                node: NodeId::try_from(*node).ok()?,
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -118,6 +133,32 @@ pub enum PeerMsg {
     Replicate { update: Update, token: u64 },
     /// Acknowledges a `Replicate`.
     Replicated { token: u64 },
+    /// Quorum write: store `update` as one of its key's replicas.
+    QWrite { update: Update, token: u64 },
+    /// Acknowledges a `QWrite`.
+    QWriteAck { token: u64 },
+    /// Quorum read: what do you hold of `key`?
+    QRead { key: String, token: u64 },
+    /// The answer to a `QRead` (or a `Fetch`): the replica's entry, if any.
+    QReadReply { token: u64, update: Option<Update> },
+    /// Read repair: a newer value than the one this replica answered with.
+    Repair { update: Update },
+    /// Hinted handoff: writes this replica missed while it was unreachable.
+    Hint { updates: Vec<Update> },
+    /// Acknowledges a `Hint`: the versions now held.
+    HintAck { held: Vec<(String, Version)> },
+    /// Session read: send me your entry of `key` (answered with `QReadReply`).
+    Fetch { key: String, token: u64 },
+}
+
+/// The answer to a client read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadAnswer {
+    /// The value read (`None`: the key has no value).
+    Value(Option<(String, Bytes, Version)>),
+    /// The read could not be answered as configured (too few replicas, session version
+    /// unavailable).
+    Failed(String),
 }
 
 /// Identifies a client request inside the driver (opaque to the core).
@@ -131,6 +172,11 @@ pub struct Output {
     pub acked: Vec<(ReqId, Version)>,
     /// `(key, value)` pairs this replica just made visible.
     pub applied: Vec<(String, String)>,
+    /// Reads now answered.
+    pub read_done: Vec<(ReqId, ReadAnswer)>,
+    /// Writes that could not reach their quorum in time: their outcome is unknown (some
+    /// replicas may hold them).
+    pub write_failed: Vec<(ReqId, String)>,
 }
 
 /// The time a step happens at: the run's monotonic time (for scheduling) and this node's
@@ -142,7 +188,7 @@ pub struct Now {
 }
 
 #[derive(Debug, Clone)]
-struct Entry {
+pub(super) struct Entry {
     value: String,
     picture: Bytes,
     version: Version,
@@ -190,18 +236,20 @@ struct Pending {
 
 /// One replica.
 pub struct GossipCore {
-    id: NodeId,
+    pub(super) id: NodeId,
     nodes: u32,
-    config: GossipConfig,
+    pub(super) config: GossipConfig,
     origin: Origin,
     next_seq: u64,
-    store: HashMap<String, Entry>,
+    pub(super) store: HashMap<String, Entry>,
     seen: HashMap<Origin, Seen>,
     hlc: (u64, u32),
     rng: ChaCha8Rng,
     next_round_us: u64,
-    next_token: u64,
+    pub(super) next_token: u64,
     pending: HashMap<u64, Pending>,
+    /// Quorum and session state (see `quorum`).
+    pub(super) coord: Coordinator,
 }
 
 impl GossipCore {
@@ -223,7 +271,14 @@ impl GossipCore {
             next_round_us: 0,
             next_token: 1,
             pending: HashMap::new(),
+            coord: Coordinator::new(Ring::new(vec![0; nodes as usize])),
         }
+    }
+
+    /// Uses `ring` (with the nodes' real DCs) to place quorum replicas.
+    pub fn with_ring(mut self, ring: std::sync::Arc<Ring>) -> Self {
+        self.coord.ring = ring;
+        self
     }
 
     pub fn id(&self) -> NodeId {
@@ -278,8 +333,18 @@ impl GossipCore {
 
     /// When the next [`GossipCore::tick`] has work to do (monotonic µs).
     pub fn next_tick_us(&self) -> Option<u64> {
-        (self.config.anti_entropy != AntiEntropy::Off && self.nodes > 1)
-            .then_some(self.next_round_us)
+        let round = (self.config.anti_entropy != AntiEntropy::Off && self.nodes > 1)
+            .then_some(self.next_round_us);
+        match (round, self.coord.next_deadline_us()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn anti_entropy_due(&self, now: Now) -> bool {
+        self.config.anti_entropy != AntiEntropy::Off
+            && self.nodes > 1
+            && now.mono_us >= self.next_round_us
     }
 
     fn stamp(&mut self, wall_us: u64) -> Version {
@@ -343,6 +408,10 @@ impl GossipCore {
             seq: self.next_seq,
         };
         self.next_seq += 1;
+        if self.config.quorum.is_some() {
+            self.quorum_write(now, req, update, &mut out);
+            return out;
+        }
         self.apply(&update, now.wall_us, &mut out);
         if self.config.fanout > 0 {
             for peer in self.pick_peers(self.config.fanout, None) {
@@ -449,14 +518,17 @@ impl GossipCore {
                     }
                 }
             }
+            other => self.step_quorum(now, from, other, &mut out),
         }
+        self.answer_sessions(&mut out);
         out
     }
 
     /// Runs an anti-entropy round if one is due at `now`.
     pub fn tick(&mut self, now: Now) -> Output {
         let mut out = Output::default();
-        if now.mono_us < self.next_round_us || self.next_tick_us().is_none() {
+        self.tick_quorum(now, &mut out);
+        if !self.anti_entropy_due(now) {
             return out;
         }
         self.next_round_us = now.mono_us + self.config.gossip_interval.as_micros() as u64;
@@ -481,9 +553,15 @@ impl GossipCore {
         }
     }
 
+    /// Records that this node's own write `u` exists without storing it (a coordinator
+    /// that is not one of the key's replicas), so its digest stays contiguous.
+    pub(super) fn mark_seen(&mut self, u: &Update) {
+        self.seen.entry(u.origin).or_default().insert(u.seq);
+    }
+
     /// Applies an update if it is newer than what is held; returns whether the update was
     /// new to this replica (not seen before), whether or not it won.
-    fn apply(&mut self, u: &Update, wall_us: u64, out: &mut Output) -> bool {
+    pub(super) fn apply(&mut self, u: &Update, wall_us: u64, out: &mut Output) -> bool {
         let seen = self.seen.entry(u.origin).or_default();
         let new = !seen.contains(u.seq);
         seen.insert(u.seq);
@@ -558,7 +636,7 @@ impl GossipCore {
     }
 }
 
-fn to_update(key: &str, e: &Entry) -> Update {
+pub(super) fn to_update(key: &str, e: &Entry) -> Update {
     Update {
         key: key.to_string(),
         value: e.value.clone(),

@@ -12,6 +12,8 @@
 
 pub mod core;
 mod node;
+pub mod quorum;
+pub mod ring;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::core::{GossipConfig, GossipCore, PeerMsg};
 use self::node::{run_node, DurableLog, NodeEnv};
+use self::ring::Ring;
 use super::{Cluster, ClusterContext, ClusterError};
 use crate::experiment::{NodeIdx, VariantParams};
 use crate::history::{Event, EventKind};
@@ -41,6 +44,8 @@ struct Slot {
 pub struct GossipCluster {
     ctx: ClusterContext<PeerMsg>,
     config: GossipConfig,
+    /// Where quorum replicas live (node DCs from the topology).
+    ring: Arc<Ring>,
     node_ids: Arc<Vec<crate::net::EndpointId>>,
     slots: Vec<Mutex<Slot>>,
 }
@@ -77,7 +82,8 @@ impl GossipCluster {
             self.config.clone(),
             incarnation,
             seed,
-        );
+        )
+        .with_ring(self.ring.clone());
         let log = if self.config.durable {
             let path = self
                 .ctx
@@ -145,9 +151,13 @@ impl Cluster for GossipCluster {
                 })
             })
             .collect();
+        let ring = Arc::new(Ring::new(
+            ctx.experiment.topology.nodes.iter().map(|n| n.dc).collect(),
+        ));
         let cluster = GossipCluster {
             ctx,
             config,
+            ring,
             node_ids,
             slots,
         };

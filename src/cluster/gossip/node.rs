@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::core::{GossipCore, NodeId, Now, Output, PeerMsg, Update};
+use super::core::{GossipCore, NodeId, Now, Output, PeerMsg, ReadAnswer, Update, Version};
 use crate::cluster::client::{
     ClientError, ClientOk, ClientOp, ClientRequest, ClientResponse, Wire,
 };
@@ -158,22 +158,11 @@ pub(super) async fn run_node(mut core: GossipCore, mut env: NodeEnv) {
                 from,
                 msg: Wire::Request(ClientRequest { id, op }),
             }) => match op {
-                ClientOp::Read { key } => {
-                    let (value, picture, version) = match core.read(&key) {
-                        Some((v, p, ver)) => (Some(v.to_string()), p.clone(), Some(ver.to_order())),
-                        None => (None, bytes::Bytes::new(), None),
-                    };
-                    reply(
-                        &env,
-                        from,
-                        id,
-                        Ok(ClientOk::Read {
-                            value,
-                            picture,
-                            version,
-                        }),
-                    );
-                    Output::default()
+                ClientOp::Read { key, after } => {
+                    next_req += 1;
+                    pending.insert(next_req, (from, id));
+                    let after = after.as_deref().and_then(Version::from_order);
+                    core.read_request(now, next_req, &key, after)
                 }
                 ClientOp::Write {
                     key,
@@ -261,6 +250,29 @@ fn carry_out(
                     version: version.to_order(),
                 }),
             );
+        }
+    }
+    for (req, answer) in out.read_done {
+        if let Some((client, id)) = pending.remove(&req) {
+            let result = match answer {
+                ReadAnswer::Value(Some((value, picture, version))) => Ok(ClientOk::Read {
+                    value: Some(value),
+                    picture,
+                    version: Some(version.to_order()),
+                }),
+                ReadAnswer::Value(None) => Ok(ClientOk::Read {
+                    value: None,
+                    picture: bytes::Bytes::new(),
+                    version: None,
+                }),
+                ReadAnswer::Failed(why) => Err(ClientError::Rejected(why)),
+            };
+            reply(env, client, id, result);
+        }
+    }
+    for (req, why) in out.write_failed {
+        if let Some((client, id)) = pending.remove(&req) {
+            reply(env, client, id, Err(ClientError::Indeterminate(why)));
         }
     }
     Ok(())

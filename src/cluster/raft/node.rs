@@ -106,7 +106,7 @@ impl Service {
     /// Serves one client operation; `forwarded` when a follower sent it here.
     pub async fn serve(&self, op: ClientOp, forwarded: bool) -> Result<ClientOk, ClientError> {
         match op {
-            ClientOp::Read { key } => self.read(key, forwarded).await,
+            ClientOp::Read { key, .. } => self.read(key, forwarded).await,
             ClientOp::Write {
                 key,
                 value,
@@ -168,7 +168,9 @@ impl Service {
                 ))
             }
             Role::Follower { leader: Some(l) } => {
-                return self.forward(l, ClientOp::Read { key }, false).await
+                return self
+                    .forward(l, ClientOp::Read { key, after: None }, false)
+                    .await
             }
             Role::Follower { leader: None } => {
                 return Err(ClientError::Rejected("no leader known".into()))
@@ -179,7 +181,8 @@ impl Service {
             Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f)))) => {
                 match f.leader_id {
                     Some(l) if !forwarded && l != self.me => {
-                        self.forward(l, ClientOp::Read { key }, false).await
+                        self.forward(l, ClientOp::Read { key, after: None }, false)
+                            .await
                     }
                     _ => Err(ClientError::Rejected("not the leader any more".into())),
                 }
