@@ -17,6 +17,8 @@
 //! - [`replicas`]: what each node held over time, from `apply` events; convergence.
 //! - [`staleness`]: stale reads, k, age, visibility curve, stable latency, convergence lag
 //!   (with the [`fenwick`] trees that keep them O(n log n)).
+//! - [`pbs`]: the PBS (WARS) model's predicted visibility curve for a partial quorum, from
+//!   link delay distributions alone, to set beside the measured one.
 //! - [`breakdown`], [`latency`]: per-group counts, HdrHistogram latencies, stale shares.
 //! - [`availability`]: success shares, fault windows, recovery times.
 //! - [`session`]: read-your-writes and monotonic reads per user and device.
@@ -42,6 +44,7 @@ pub mod linearizable;
 pub mod load;
 pub mod lost_writes;
 pub mod order;
+pub mod pbs;
 pub mod points;
 pub mod replicas;
 pub mod session;
