@@ -9,7 +9,7 @@
 //! Deliberately left out: values, keys and versions (the report's anomaly examples come from
 //! the summary).
 
-use super::history::VariantHistory;
+use super::history::{VariantHistory, NONE};
 use super::order::{Locality, Order};
 use super::staleness::{Staleness, NOT_APPLICABLE, NO_TIME};
 use crate::history::{Device, OpKind, Outcome};
@@ -32,7 +32,15 @@ pub struct OpPoint {
     pub locality: Locality,
     /// `Some(stale)` for judged `ok` reads.
     pub stale: Option<bool>,
+    /// Index into [`Points::nodes`]: the node the client contacted ([`NO_NODE`]: none).
+    pub node: u16,
+    /// Judged reads after an acknowledged write: the time since the newest one was
+    /// acknowledged (the visibility curve's `t`) and that write (index into `ops`).
+    pub since_latest: Option<(u64, u32)>,
 }
+
+/// "The client reached no node".
+pub const NO_NODE: u16 = u16::MAX;
 
 /// The samples of a variant.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +48,7 @@ pub struct Points {
     pub ops: Vec<OpPoint>,
     pub dcs: Vec<String>,
     pub users: Vec<String>,
+    pub nodes: Vec<String>,
     /// Per acknowledged write followed by a read: stable latency (`None`: never stable).
     pub stable_us: Vec<Option<u64>>,
     /// Per acknowledged write, when `apply` events exist: replica convergence lag (`None`:
@@ -55,11 +64,17 @@ pub fn collect(
 ) -> Points {
     let mut dcs: Vec<String> = Vec::new();
     let mut users: Vec<String> = Vec::new();
+    let mut nodes: Vec<String> = Vec::new();
     let mut p = Points::default();
     for (i, op) in h.ops.iter().enumerate() {
         let fact = &staleness.reads[i];
         let dc = index(&mut dcs, h.name(op.dc));
         let user = index(&mut users, h.name(op.user));
+        let node = if op.node == NONE {
+            NO_NODE
+        } else {
+            index(&mut nodes, h.name(op.node)) as u16
+        };
         p.ops.push(OpPoint {
             t_us: op.invoke_us as i64 - window_start_us as i64,
             latency_us: op.latency_us(),
@@ -70,6 +85,9 @@ pub fn collect(
             user: user as u32,
             locality: order.locality[i],
             stale: fact.judged().then(|| fact.stale()),
+            node,
+            since_latest: (fact.judged() && fact.since_latest_us != NO_TIME)
+                .then_some((fact.since_latest_us, fact.latest_write)),
         });
         if !op.is_acked_write() {
             continue;
@@ -89,6 +107,7 @@ pub fn collect(
     }
     p.dcs = dcs;
     p.users = users;
+    p.nodes = nodes;
     p
 }
 

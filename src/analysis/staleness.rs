@@ -47,6 +47,8 @@ pub struct ReadFact {
     /// Time since the newest acknowledged write's acknowledgement ([`NO_TIME`]: no write
     /// had been acknowledged).
     pub since_latest_us: u64,
+    /// That newest acknowledged write (op index; [`NONE`] if there is none).
+    pub latest_write: u32,
 }
 
 impl ReadFact {
@@ -54,6 +56,7 @@ impl ReadFact {
         k: NONE,
         age_us: 0,
         since_latest_us: NO_TIME,
+        latest_write: NONE,
     };
 
     pub fn judged(&self) -> bool {
@@ -99,7 +102,7 @@ impl Staleness {
             let mut count = fenwick::Count::new(n);
             // Acknowledgement times by reversed rank: a prefix is a suffix of ranks.
             let mut first_ack = fenwick::Min::new(n);
-            let mut newest: Option<(u32, u64)> = None;
+            let mut newest: Option<(u32, u64, u32)> = None;
             let mut next = 0;
             for &r in &k.reads {
                 let read = &ops[r as usize];
@@ -111,8 +114,8 @@ impl Staleness {
                     let rank = order.rank[w as usize];
                     count.add(rank as usize);
                     first_ack.insert(n - 1 - rank as usize, write.complete_us);
-                    if newest.is_none_or(|(best, _)| rank > best) {
-                        newest = Some((rank, write.complete_us));
+                    if newest.is_none_or(|(best, _, _)| rank > best) {
+                        newest = Some((rank, write.complete_us, w));
                     }
                     next += 1;
                 }
@@ -131,7 +134,8 @@ impl Staleness {
                     k: stale,
                     age_us,
                     since_latest_us: newest
-                        .map_or(NO_TIME, |(_, t)| read.invoke_us.saturating_sub(t)),
+                        .map_or(NO_TIME, |(_, t, _)| read.invoke_us.saturating_sub(t)),
+                    latest_write: newest.map_or(NONE, |(_, _, w)| w),
                 };
             }
 

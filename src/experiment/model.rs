@@ -50,6 +50,9 @@ pub struct Topology {
     /// `links[from][to]`: the link from DC `from` to DC `to` (the diagonal is the link between
     /// two nodes of the same DC).
     pub links: Vec<Vec<LinkSpec>>,
+    /// Messages on one link arrive in the order sent (true, as over one TCP connection), or
+    /// each after its own sampled delay, overtaking earlier ones (false).
+    pub fifo: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -147,6 +147,9 @@ pub struct RawTopology {
     pub default_link: Option<RawDefaultLink>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<RawLink>,
+    /// Whether messages on one link arrive in the order sent (default true, as over TCP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fifo: Option<bool>,
 }
 
 /// `[topology.dcs.<name>]`.

@@ -410,6 +410,7 @@ impl Validator {
             nodes,
             client_delay: client_delay?,
             links: links?,
+            fifo: raw.fifo.unwrap_or(true),
         })
     }
 

@@ -86,7 +86,7 @@ impl NetConfig {
         NetConfig {
             client_delay: topology.client_delay.clone(),
             links: topology.links.clone(),
-            fifo: true,
+            fifo: topology.fifo,
             seed,
         }
     }

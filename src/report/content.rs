@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use super::charts::Chart;
-use super::data::{Column, Input};
+use super::data::{Column, Input, Reader};
 use super::doc::{Block, Doc};
 use crate::analysis::availability::FaultReport;
 use crate::analysis::latency::exact_quantile;
@@ -121,6 +121,21 @@ fn common_sections(doc: &mut Doc, input: &Input) {
     );
     for c in &input.columns {
         what_each_saw(doc, c);
+    }
+    if input.columns.iter().any(|c| c.pbs.is_some()) {
+        doc.heading(1, "The PBS model beside the measurement");
+        doc.para(
+            "For partial-quorum variants, the Probabilistically Bounded Staleness model \
+             (Bailis et al., VLDB 2012; WARS Monte Carlo over this experiment's link delays, \
+             per read: the key's replicas, the writer's and the reader's coordinator) predicts \
+             the chance that each read sees the newest acknowledged write. Averaged over the \
+             same reads as the measured visibility curve; the model knows nothing of read \
+             repair, hints, anti-entropy, faults or newer writes racing the read, so \
+             differences point at those.",
+        );
+        for c in &input.columns {
+            pbs_section(doc, c);
+        }
     }
     doc.heading(1, "Anomalies");
     anomalies(doc, input);
@@ -665,6 +680,62 @@ fn what_each_saw(doc: &mut Doc, c: &Column) {
             } else {
                 parts.join("; ")
             }
+        ));
+    }
+}
+
+fn pbs_section(doc: &mut Doc, c: &Column) {
+    let Some(p) = &c.pbs else {
+        return;
+    };
+    let q = p.quorum;
+    doc.heading(
+        2,
+        format!("{} (n = {}, r = {}, w = {})", c.label, q.n, q.r, q.w),
+    );
+    let mut rows = Vec::new();
+    let mut worst: Option<(f64, String)> = None;
+    for (reader, name) in [(Reader::SameDc, "same DC"), (Reader::OtherDc, "other DC")] {
+        for r in p
+            .rows(reader)
+            .iter()
+            .filter(|r| r.reads >= crate::report::data::MIN_BUCKET_READS)
+        {
+            let bucket = match r.to_us {
+                Some(to) => format!("{}–{}", ms(r.from_us), ms(to)),
+                None => format!("≥ {}", ms(r.from_us)),
+            };
+            let diff = (r.measured - r.predicted) * 100.0;
+            if r.reads >= 100 && worst.as_ref().is_none_or(|w| diff.abs() > w.0.abs()) {
+                worst = Some((diff, format!("{name} readers, {bucket}")));
+            }
+            rows.push(vec![
+                bucket,
+                name.to_string(),
+                r.reads.to_string(),
+                pct(Some(r.measured)),
+                pct(Some(r.predicted)),
+                format!("{diff:+.1}"),
+            ]);
+        }
+    }
+    doc.push(Block::Table {
+        header: [
+            "time since the write",
+            "readers",
+            "reads",
+            "measured",
+            "PBS",
+            "difference (points)",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    });
+    if let Some((d, at)) = worst {
+        doc.para(format!(
+            "Largest difference over buckets with at least 100 reads: {d:+.1} percentage \
+             points ({at})."
         ));
     }
 }

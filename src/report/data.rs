@@ -30,12 +30,16 @@ pub struct Band {
 pub struct Column<'a> {
     /// `raft`, or `dc-partition/raft` in a comparison.
     pub label: String,
+    /// The variant's name in its experiment.
+    pub variant: String,
     /// Colour index (see `style::color`).
     pub color: usize,
     pub analysis: &'a VariantAnalysis,
     /// The experiment the variant ran in.
     pub experiment: &'a Experiment,
     pub bands: Vec<Band>,
+    /// The PBS prediction beside the measurement (partial-quorum variants only).
+    pub pbs: Option<super::pbs::PbsComparison>,
 }
 
 /// The columns of a chart or report.
@@ -237,16 +241,33 @@ pub fn visibility(buckets: &[VisibilityBucket]) -> Vec<(f64, f64)> {
     buckets
         .iter()
         .filter(|b| b.reads >= MIN_BUCKET_READS)
-        .filter_map(|b| {
-            let p = b.p_visible?;
-            let from = (b.from_us.max(50)) as f64;
-            let mid = match b.to_us {
-                Some(to) => (from * to as f64).sqrt(),
-                None => from * 2.0,
-            };
-            Some((mid / 1e3, p))
-        })
+        .filter_map(|b| Some((bucket_mid_ms(b.from_us, b.to_us), b.p_visible?)))
         .collect()
+}
+
+/// Where a visibility bucket is drawn: its geometric middle in ms (the open last bucket at
+/// twice its start).
+pub fn bucket_mid_ms(from_us: u64, to_us: Option<u64>) -> f64 {
+    let from = from_us.max(50) as f64;
+    let mid = match to_us {
+        Some(to) => (from * to as f64).sqrt(),
+        None => from * 2.0,
+    };
+    mid / 1e3
+}
+
+/// The PBS prediction of a column on the same buckets as [`visibility_of`].
+pub fn pbs_visibility(c: &Column, reader: Reader) -> Vec<(f64, f64)> {
+    c.pbs
+        .as_ref()
+        .map(|p| {
+            p.rows(reader)
+                .iter()
+                .filter(|r| r.reads >= MIN_BUCKET_READS)
+                .map(|r| (bucket_mid_ms(r.from_us, r.to_us), r.predicted))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Which readers a visibility curve is about.

@@ -11,7 +11,8 @@
 //! - [`style`]: bundled font, palette, fault bands;
 //! - [`charts`]: the charts, for PNG and SVG;
 //! - [`doc`]: a report as data, rendered to Markdown and HTML;
-//! - [`content`]: what the report says, written from the numbers.
+//! - [`content`]: what the report says, written from the numbers;
+//! - [`pbs`]: the PBS model's prediction beside the measured visibility of quorum variants.
 //!
 //! Deliberately left out: interactive charts and anything that needs the network to view.
 
@@ -20,6 +21,7 @@ pub mod content;
 pub mod data;
 pub mod doc;
 pub mod error;
+pub mod pbs;
 pub mod style;
 
 use std::collections::BTreeMap;
@@ -52,12 +54,17 @@ pub fn compare_input<'a>(runs: &[(&str, &'a RunAnalysis)]) -> Input<'a> {
                 } else {
                     format!("{label}/{name}")
                 },
+                variant: name.clone(),
                 color: columns.len(),
                 analysis: v,
                 experiment: &run.experiment,
                 bands: data::bands_of(v),
+                pbs: None,
             });
         }
+    }
+    for c in &mut columns {
+        c.pbs = pbs::compare(c);
     }
     Input {
         columns,

@@ -38,6 +38,15 @@ pub fn visibility<DB: DrawingBackend>(
             }
         }
     }
+    let mut predictions = Vec::new();
+    for col in &input.columns {
+        for (reader, name) in [(Reader::SameDc, "same-DC"), (Reader::OtherDc, "other-DC")] {
+            let c = data::pbs_visibility(col, reader);
+            if !c.is_empty() {
+                predictions.push((col.color, format!("{}: PBS model, {name}", col.label), c));
+            }
+        }
+    }
     if curves.is_empty() {
         return nothing(area, "no read followed an acknowledged write");
     }
@@ -84,6 +93,24 @@ pub fn visibility<DB: DrawingBackend>(
                 chart.draw_series(c.iter().map(|&p| TriangleMarker::new(p, 5, color.filled())))?;
             }
         }
+    }
+    for (color, label, c) in &predictions {
+        let color = style::color(*color);
+        chart
+            .draw_series(DashedLineSeries::new(
+                c.iter().copied(),
+                3,
+                5,
+                RGBColor(40, 40, 40).stroke_width(2),
+            ))?
+            .label(label.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(
+                    vec![(x - 8, y), (x + 8, y)],
+                    RGBColor(40, 40, 40).stroke_width(2),
+                )
+            });
+        chart.draw_series(c.iter().map(|&p| Circle::new(p, 6, color.stroke_width(2))))?;
     }
     style::draw_legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
