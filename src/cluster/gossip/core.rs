@@ -553,12 +553,6 @@ impl GossipCore {
         }
     }
 
-    /// Records that this node's own write `u` exists without storing it (a coordinator
-    /// that is not one of the key's replicas), so its digest stays contiguous.
-    pub(super) fn mark_seen(&mut self, u: &Update) {
-        self.seen.entry(u.origin).or_default().insert(u.seq);
-    }
-
     /// Applies an update if it is newer than what is held; returns whether the update was
     /// new to this replica (not seen before), whether or not it won.
     pub(super) fn apply(&mut self, u: &Update, wall_us: u64, out: &mut Output) -> bool {

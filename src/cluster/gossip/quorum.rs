@@ -22,9 +22,13 @@
 //! version (the version names it) with `Fetch`, waits once more, and then fails the read
 //! rather than show an older picture than the user has already seen.
 //!
+//! A coordinator that is not one of the key's replicas keeps its own copy of the write
+//! too (it counts towards nothing, and reads never ask it), so that anti-entropy digests
+//! stay truthful.
+//!
 //! Deliberately left out: sloppy quorums (hints are kept by the coordinator, not by a
-//! stand-in replica that also answers reads), Merkle trees (anti-entropy uses the digests
-//! of `core`), and a coordinator that is not one of the key's replicas storing the value.
+//! stand-in replica that also answers reads) and Merkle trees (anti-entropy uses the
+//! digests of `core`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -134,11 +138,12 @@ impl GossipCore {
         };
         let replicas = self.replicas_of(&update.key);
         let mut acked = Vec::new();
+        // The coordinator keeps its own write even when it is not one of the key's replicas
+        // (it does not count towards `w` then, and reads never ask it): its digest can then
+        // truthfully say it holds everything it ever wrote.
+        self.apply(&update, now.wall_us, out);
         if replicas.contains(&self.id) {
-            self.apply(&update, now.wall_us, out);
             acked.push(self.id);
-        } else {
-            self.mark_seen(&update);
         }
         let token = self.token();
         for &r in replicas.iter().filter(|&&r| r != self.id) {
