@@ -90,9 +90,16 @@ where
 {
     let x_label = |x: &f64| chart.x_label(*x);
     let share = chart.share;
+    // Enough decimals that neighbouring ticks differ (0.25%, 1.5%, 40%).
+    let y1 = c.y_range().end;
+    let decimals = match y1 * 100.0 {
+        t if t < 2.0 => 2,
+        t if t < 20.0 => 1,
+        _ => 0,
+    };
     let y_label = move |v: &f64| {
         if share {
-            format!("{:.0}%", v * 100.0)
+            format!("{:.*}%", decimals, v * 100.0)
         } else {
             style::ms_label(*v)
         }
