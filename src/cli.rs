@@ -78,7 +78,8 @@ enum Command {
         /// A run directory, e.g. results/dc-partition/latest.
         run_dir: PathBuf,
     },
-    /// Redraw the charts of a finished run into <RUN_DIR>/charts (PNG and SVG).
+    /// Redraw the charts of a finished run into <RUN_DIR>/charts (PNG and SVG); in a sweep
+    /// directory, the sweep charts from sweep.json.
     Plot {
         /// A run directory, e.g. results/dc-partition/latest.
         run_dir: PathBuf,
@@ -326,6 +327,9 @@ fn analyse(run_dir: &Path) -> anyhow::Result<crate::analysis::RunAnalysis> {
 }
 
 fn plot(run_dir: &Path) -> anyhow::Result<()> {
+    if run_dir.join(sweep::RECORD).is_file() {
+        return sweep::plot(run_dir);
+    }
     let run = analyse(run_dir)?;
     let input = crate::report::run_input(&run);
     let rendered = crate::report::render_charts(&input)?;

@@ -2,7 +2,8 @@
 //! tiny two-point sweep in a temporary directory.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
 
@@ -126,4 +127,76 @@ fn a_two_point_sweep_records_every_point_and_charts_each_metric() {
     assert!(report.contains("## The runs"), "{report}");
     assert!(dir.join("report.html").is_file());
     assert!(dir.join("sweep.toml").is_file());
+}
+
+#[test]
+fn ctrl_c_stops_the_sweep_and_keeps_the_finished_points() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("tiny-sweep.toml");
+    // The second point runs for a minute: it is interrupted.
+    let text = SWEEP
+        .replace(
+            "key = \"variants.gossip.gossip_interval\"\nvalues = [\"20ms\", \"400ms\"]",
+            "key = \"duration\"\nvalues = [\"1s\", \"60s\", \"2s\"]",
+        )
+        .replace("metrics = [\"read_p99_ms\", ", "metrics = [");
+    std::fs::write(&file, text).unwrap();
+    let out = tmp.path().join("results");
+    let mut child = Command::new(cargo_bin("caplab"))
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let history = out.join("tiny-sweep/latest/p2-duration-60s/gossip/history.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&history)
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+        < 20
+    {
+        assert!(Instant::now() < deadline, "the second point did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "caplab did not stop after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(2));
+    let dir = out.join("tiny-sweep/latest");
+    let json: serde_json::Value = serde_json::from_str(&read(&dir.join("sweep.json"))).unwrap();
+    assert_eq!(json["status"], "interrupted");
+    let statuses: Vec<&str> = json["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["ok", "interrupted", "not-run"]);
+    assert!(
+        json["points"][0]["variants"][0]["metrics"]["messages_per_op"]
+            .as_f64()
+            .is_some()
+    );
+    assert!(read(&dir.join("sweep.csv")).contains("\n2,60s,,interrupted,"));
+    assert!(dir.join("charts/sweep-messages_per_op.png").is_file());
+    assert!(dir.join("report.html").is_file());
 }

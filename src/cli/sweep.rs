@@ -17,7 +17,10 @@
 //! code: 2 if a point failed or the sweep was interrupted, else 1 if any point found an
 //! anomaly, else 0.
 //!
-//! Deliberately left out: resuming an interrupted sweep.
+//! `caplab plot SWEEP_DIR` redraws the sweep charts from `sweep.json`.
+//!
+//! Deliberately left out: resuming an interrupted sweep, and `caplab report` on a sweep
+//! directory (each point's folder can be reported on its own).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -78,7 +81,7 @@ pub(super) fn run(
             "\n== point {}/{}: {} ==",
             point.index + 1,
             plan.points.len(),
-            point_label(plan, point, " = ", ", ")
+            point_label(plan, point)
         );
         match run_point(&session, point, &dir.path, only) {
             Ok(PointOutcome::Interrupted) => {
@@ -93,7 +96,7 @@ pub(super) fn run(
                     record.set_status(point.index, "failed", Some(failed.join("; ")));
                 }
                 analysed.push((dir.path.join(&point.dir_name), check.analysis));
-                labels.push(point_label(plan, point, "=", ","));
+                labels.push(column_label(point));
             }
             Err(e) => {
                 eprintln!("error: point {} failed: {e:#}", point.index + 1);
@@ -140,7 +143,7 @@ enum PointOutcome {
     /// Ctrl-C during the point: recorded, not analysed.
     Interrupted,
     Analysed {
-        check: CheckOutcome,
+        check: Box<CheckOutcome>,
         /// `<variant>: <error>` per variant that failed (the others were analysed).
         failed: Vec<String>,
     },
@@ -171,24 +174,56 @@ fn run_point(
     println!();
     let check = analyse_and_report(&dir.path, true)?;
     Ok(PointOutcome::Analysed {
-        check,
+        check: Box::new(check),
         failed: recorded.failed,
     })
 }
 
-/// `gossip_interval = 50ms, fanout = 2` (or `gossip_interval=50ms,fanout=2` for labels).
-fn point_label(plan: &SweepPlan, point: &Point, eq: &str, sep: &str) -> String {
+/// `gossip_interval = 50ms, fanout = 2`.
+fn point_label(plan: &SweepPlan, point: &Point) -> String {
     plan.parameters
         .iter()
         .zip(&point.values)
-        .map(|(p, v)| format!("{}{eq}{}", p.short(), crate::sweep::values::plain(v)))
+        .map(|(p, v)| format!("{} = {}", p.short(), crate::sweep::values::plain(v)))
         .collect::<Vec<_>>()
-        .join(sep)
+        .join(", ")
 }
+
+/// The comparison report's label of a point: its values (`50ms`, or `50ms,2` with two
+/// parameters), short enough for chart legends; the report's sweep table says which keys.
+fn column_label(point: &Point) -> String {
+    point
+        .values
+        .iter()
+        .map(crate::sweep::values::plain)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The sweep's record, in the sweep directory.
+pub(super) const RECORD: &str = "sweep.json";
 
 fn save(dir: &Path, record: &SweepRecord) -> anyhow::Result<()> {
     let json = record.to_json().context("serialising sweep.json")?;
-    write_file(&dir.join("sweep.json"), &json)
+    write_file(&dir.join(RECORD), &json)
+}
+
+/// `caplab plot SWEEP_DIR`: redraws the sweep charts from `sweep.json`.
+pub(super) fn plot(dir: &Path) -> anyhow::Result<()> {
+    let path = dir.join(RECORD);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let record: SweepRecord =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let rendered = crate::report::sweep::render(&record)?;
+    let charts = dir.join(crate::report::CHARTS_DIR);
+    std::fs::create_dir_all(&charts).with_context(|| format!("creating {}", charts.display()))?;
+    for (stem, png, svg) in &rendered {
+        write_file(&charts.join(format!("{stem}.png")), png)?;
+        write_file(&charts.join(format!("{stem}.svg")), svg.as_bytes())?;
+    }
+    println!("{} sweep charts: {}", rendered.len() * 2, charts.display());
+    Ok(())
 }
 
 /// The metrics per point and variant, as a terminal table.

@@ -6,7 +6,8 @@
 //! [`super::report_compare_with`]) that starts with the sweep: the points, then each
 //! metric's chart and its numbers.
 //!
-//! Deliberately left out: reading `sweep.json` back from disk (the CLI passes the record).
+//! Deliberately left out: files other than charts and reports (the CLI reads and writes
+//! `sweep.json`).
 
 use std::path::{Path, PathBuf};
 
@@ -79,7 +80,7 @@ impl SweepChart {
 }
 
 /// A tick number without noise: `50`, `0.25`, `1200`.
-fn number_label(x: f64) -> String {
+pub fn number_label(x: f64) -> String {
     if x.abs() >= 100.0 || x == x.round() {
         format!("{x:.0}")
     } else {

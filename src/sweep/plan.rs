@@ -107,7 +107,7 @@ pub fn parse(source: &str, origin: &str, overrides: &Overrides) -> Result<Plan, 
         }],
     })?;
     let locator = Locator::new(source);
-    let located = |issues: Vec<(KeyPath, String)>| ExperimentError::Invalid {
+    let located = |issues: Issues| ExperimentError::Invalid {
         origin: origin.to_owned(),
         issues: issues
             .into_iter()
@@ -184,11 +184,14 @@ pub fn parse(source: &str, origin: &str, overrides: &Overrides) -> Result<Plan, 
     }))
 }
 
+/// Problems found, each with the key to blame.
+type Issues = Vec<(KeyPath, String)>;
+
 /// The `[sweep]` section's own rules, every problem at once.
 fn check_sweep(
     sweep: &RawSweep,
     doc: &DocumentMut,
-) -> Result<(Vec<Parameter>, Vec<Metric>), Vec<(KeyPath, String)>> {
+) -> Result<(Vec<Parameter>, Vec<Metric>), Issues> {
     let root = KeyPath::root().key("sweep");
     let mut issues = Vec::new();
     let params_path = root.key("parameters");

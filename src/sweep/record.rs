@@ -5,7 +5,8 @@
 //! it finished. Charts and the sweep part of the report are drawn from this record alone.
 //! Both exporters are pure functions of it.
 //!
-//! Deliberately left out: reading a sweep directory back (the record is plain JSON).
+//! Deliberately left out: files (the CLI writes and reads them; `caplab plot` redraws the
+//! sweep charts from `sweep.json`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

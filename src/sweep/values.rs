@@ -110,13 +110,13 @@ fn expand_range(r: &RawRange) -> Result<Vec<SweepValue>, ValuesError> {
                     "from, to and step must all be numbers or all be durations such as \"50ms\"",
                 ));
             };
-            if !(step > 0.0) || !step.is_finite() {
+            if step.is_nan() || step <= 0.0 || !step.is_finite() {
                 return Err(err(
                     "range.step",
                     format!("must be greater than 0, got {step}"),
                 ));
             }
-            if !(from <= to) || !to.is_finite() {
+            if from.is_nan() || to.is_nan() || from > to || !to.is_finite() {
                 return Err(err(
                     "range.to",
                     format!("must be at least from ({from}), got {to}"),

@@ -15,7 +15,7 @@ use plotters::prelude::*;
 
 use super::{nothing, DrawError};
 use crate::report::style;
-use crate::report::sweep::{SweepChart, XAxis};
+use crate::report::sweep::{number_label, SweepChart, XAxis};
 
 /// Chart size: one panel, like the other single-panel charts.
 pub fn size() -> (u32, u32) {
@@ -47,7 +47,8 @@ pub fn draw<DB: DrawingBackend>(
     } else {
         (top * headroom).max(1e-3)
     };
-    let y = 0.0..y1;
+    // A little below zero, so that a line at zero is not hidden by the axis.
+    let y = -y1 * 0.02..y1;
     let builder = |area| {
         let mut b = ChartBuilder::on(area);
         b.caption(&chart.caption, style::text(style::CAPTION_SIZE))
@@ -101,7 +102,7 @@ where
         if share {
             format!("{:.*}%", decimals, v * 100.0)
         } else {
-            style::ms_label(*v)
+            number_label(*v)
         }
     };
     c.configure_mesh()
