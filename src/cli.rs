@@ -5,7 +5,7 @@
 //! `2` a usage error, an invalid experiment file or a harness failure. Errors print their
 //! whole cause chain to stderr.
 //!
-//! `caplab run` on a file with a `[sweep]` section runs every point (see [`sweep`]).
+//! `caplab run` on a file with a `[sweep]` section runs every point (see `cli/sweep.rs`).
 //!
 //! Deliberately left out: clap types below this module; domain code receives paths,
 //! durations and validated experiments.
@@ -258,8 +258,12 @@ fn list(experiments: &Path, results: &Path) -> anyhow::Result<()> {
             if let Ok(inner) = std::fs::read_dir(exp.path()) {
                 for run in inner.filter_map(|e| e.ok()) {
                     let name = run.file_name().to_string_lossy().to_string();
-                    if name != "latest" && run.path().join("run.json").is_file() {
-                        runs.push((name, run.path()));
+                    // A run has run.json; a sweep has sweep.json (its points are inside).
+                    let manifest = ["run.json", sweep::RECORD]
+                        .into_iter()
+                        .find(|m| run.path().join(m).is_file());
+                    if let (true, Some(manifest)) = (name != "latest", manifest) {
+                        runs.push((name, run.path().join(manifest)));
                     }
                 }
             }
@@ -270,13 +274,20 @@ fn list(experiments: &Path, results: &Path) -> anyhow::Result<()> {
     if runs.is_empty() {
         println!("  none yet: caplab run experiments/quickstart.toml");
     }
-    for (_, path) in runs.iter().rev().take(15) {
-        let status = std::fs::read_to_string(path.join("run.json"))
+    for (_, manifest) in runs.iter().rev().take(15) {
+        let name = manifest.file_name().unwrap_or_default().to_string_lossy();
+        let status = std::fs::read_to_string(manifest)
             .ok()
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
             .and_then(|v| v["status"].as_str().map(str::to_string))
-            .unwrap_or_else(|| "unreadable run.json".into());
-        println!("  {:<60} {status}", path.display());
+            .unwrap_or_else(|| format!("unreadable {name}"));
+        let kind = if name == sweep::RECORD {
+            " (sweep)"
+        } else {
+            ""
+        };
+        let dir = manifest.parent().unwrap_or(manifest);
+        println!("  {:<60} {status}{kind}", dir.display());
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Sweep keys: a dotted path such as `variants.gossip.gossip_interval` names one scalar
-//! value of an experiment file, and [`set`] replaces that value in the TOML document.
+//! value of an experiment file, and `set` replaces that value in the TOML document.
 //!
 //! Each dot-separated segment is a key of a table, or, inside an array (`[[variants]]`,
 //! `[[faults]]`, `[[topology.links]]`, inline arrays), either an index counting from 0 or
