@@ -5,8 +5,12 @@
 //! `2` a usage error, an invalid experiment file or a harness failure. Errors print their
 //! whole cause chain to stderr.
 //!
+//! `caplab run` on a file with a `[sweep]` section runs every point (see `cli/sweep.rs`).
+//!
 //! Deliberately left out: clap types below this module; domain code receives paths,
 //! durations and validated experiments.
+
+mod sweep;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -24,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::experiment::{self, Experiment, Overrides, Variant};
 use crate::run_dir::RunDir;
 use crate::runner::{self, VariantOutcome, VariantPlan};
+use crate::sweep::Plan;
 use crate::workload::Schedule;
 
 /// Exit code: a usage error, an invalid experiment, or a harness failure.
@@ -73,7 +78,8 @@ enum Command {
         /// A run directory, e.g. results/dc-partition/latest.
         run_dir: PathBuf,
     },
-    /// Redraw the charts of a finished run into <RUN_DIR>/charts (PNG and SVG).
+    /// Redraw the charts of a finished run into <RUN_DIR>/charts (PNG and SVG); in a sweep
+    /// directory, the sweep charts from sweep.json.
     Plot {
         /// A run directory, e.g. results/dc-partition/latest.
         run_dir: PathBuf,
@@ -218,11 +224,23 @@ fn list(experiments: &Path, results: &Path) -> anyhow::Result<()> {
     files.sort();
     println!("experiments in {}:", experiments.display());
     for f in &files {
-        match experiment::load(f, &Overrides::default()) {
+        let plan = crate::sweep::load(f, &Overrides::default());
+        let (loaded, points) = match plan {
+            Ok(Plan::Single(l)) => (Ok(l), None),
+            Ok(Plan::Sweep(p)) => (Ok(p.base), Some(p.points.len())),
+            Err(e) => (Err(e), None),
+        };
+        match loaded {
             Ok(l) => {
                 let e = &l.experiment;
                 let variants: Vec<&str> = e.variants.iter().map(|v| v.name.as_str()).collect();
-                println!("  {:<20} {} [{}]", e.name, f.display(), variants.join(", "));
+                let sweep = points.map_or_else(String::new, |n| format!(", sweep of {n} points"));
+                println!(
+                    "  {:<20} {} [{}]{sweep}",
+                    e.name,
+                    f.display(),
+                    variants.join(", ")
+                );
                 if let Some(d) = &e.description {
                     println!("  {:<20} {d}", "");
                 }
@@ -240,8 +258,12 @@ fn list(experiments: &Path, results: &Path) -> anyhow::Result<()> {
             if let Ok(inner) = std::fs::read_dir(exp.path()) {
                 for run in inner.filter_map(|e| e.ok()) {
                     let name = run.file_name().to_string_lossy().to_string();
-                    if name != "latest" && run.path().join("run.json").is_file() {
-                        runs.push((name, run.path()));
+                    // A run has run.json; a sweep has sweep.json (its points are inside).
+                    let manifest = ["run.json", sweep::RECORD]
+                        .into_iter()
+                        .find(|m| run.path().join(m).is_file());
+                    if let (true, Some(manifest)) = (name != "latest", manifest) {
+                        runs.push((name, run.path().join(manifest)));
                     }
                 }
             }
@@ -252,13 +274,20 @@ fn list(experiments: &Path, results: &Path) -> anyhow::Result<()> {
     if runs.is_empty() {
         println!("  none yet: caplab run experiments/quickstart.toml");
     }
-    for (_, path) in runs.iter().rev().take(15) {
-        let status = std::fs::read_to_string(path.join("run.json"))
+    for (_, manifest) in runs.iter().rev().take(15) {
+        let name = manifest.file_name().unwrap_or_default().to_string_lossy();
+        let status = std::fs::read_to_string(manifest)
             .ok()
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
             .and_then(|v| v["status"].as_str().map(str::to_string))
-            .unwrap_or_else(|| "unreadable run.json".into());
-        println!("  {:<60} {status}", path.display());
+            .unwrap_or_else(|| format!("unreadable {name}"));
+        let kind = if name == sweep::RECORD {
+            " (sweep)"
+        } else {
+            ""
+        };
+        let dir = manifest.parent().unwrap_or(manifest);
+        println!("  {:<60} {status}{kind}", dir.display());
     }
     Ok(())
 }
@@ -277,6 +306,15 @@ fn check(run_dir: &Path, with_report: bool) -> ExitCode {
 /// Analyses a run (table, `summary.json`, CSVs) and, with `with_report`, writes its charts
 /// and reports; the exit code is the verdict's.
 fn check_and_report(run_dir: &Path, with_report: bool) -> anyhow::Result<ExitCode> {
+    let outcome = analyse_and_report(run_dir, with_report)?;
+    Ok(ExitCode::from(outcome.exit_code()))
+}
+
+/// [`check_and_report`], returning the analysis.
+fn analyse_and_report(
+    run_dir: &Path,
+    with_report: bool,
+) -> anyhow::Result<crate::analysis::CheckOutcome> {
     let outcome = crate::analysis::check_run(run_dir)
         .with_context(|| format!("analysing {}", run_dir.display()))?;
     print!("{}", outcome.table);
@@ -290,7 +328,7 @@ fn check_and_report(run_dir: &Path, with_report: bool) -> anyhow::Result<ExitCod
         );
         println!("report: {}", run_dir.join("report.html").display());
     }
-    Ok(ExitCode::from(outcome.exit_code()))
+    Ok(outcome)
 }
 
 /// Analyses a run without writing anything.
@@ -300,6 +338,9 @@ fn analyse(run_dir: &Path) -> anyhow::Result<crate::analysis::RunAnalysis> {
 }
 
 fn plot(run_dir: &Path) -> anyhow::Result<()> {
+    if run_dir.join(sweep::RECORD).is_file() {
+        return sweep::plot(run_dir);
+    }
     let run = analyse(run_dir)?;
     let input = crate::report::run_input(&run);
     let rendered = crate::report::render_charts(&input)?;
@@ -338,8 +379,16 @@ fn print_experiment_error(e: &experiment::ExperimentError) {
 fn validate(files: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     for f in files {
-        match experiment::load(f, &Overrides::default()) {
-            Ok(loaded) => println!("ok: {} ({})", f.display(), summary(&loaded.experiment)),
+        match crate::sweep::load(f, &Overrides::default()) {
+            Ok(Plan::Single(loaded)) => {
+                println!("ok: {} ({})", f.display(), summary(&loaded.experiment))
+            }
+            Ok(Plan::Sweep(plan)) => println!(
+                "ok: {} ({}; {})",
+                f.display(),
+                summary(&plan.base.experiment),
+                sweep::describe(&plan)
+            ),
             Err(e) => {
                 failed = true;
                 print_experiment_error(&e);
@@ -389,14 +438,18 @@ struct VariantStatus {
 }
 
 fn run(file: &Path, out: &Path, overrides: Overrides, only: &[String]) -> anyhow::Result<ExitCode> {
-    let loaded = match experiment::load(file, &overrides) {
-        Ok(l) => l,
+    match crate::sweep::load(file, &overrides) {
+        Ok(Plan::Single(loaded)) => run_single(file, out, &loaded, only),
+        Ok(Plan::Sweep(plan)) => sweep::run(file, out, &plan, only),
         Err(e) => {
             print_experiment_error(&e);
-            return Ok(ExitCode::from(EXIT_HARNESS));
+            Ok(ExitCode::from(EXIT_HARNESS))
         }
-    };
-    let exp = Arc::new(loaded.experiment.clone());
+    }
+}
+
+/// Checks the `--variant` names against `exp`.
+fn check_variant_names(exp: &Experiment, only: &[String], file: &Path) -> anyhow::Result<()> {
     for name in only {
         if !exp.variants.iter().any(|v| &v.name == name) {
             let known: Vec<&str> = exp.variants.iter().map(|v| v.name.as_str()).collect();
@@ -407,80 +460,33 @@ fn run(file: &Path, out: &Path, overrides: Overrides, only: &[String]) -> anyhow
             );
         }
     }
-    let selected: Vec<_> = exp
-        .variants
+    Ok(())
+}
+
+/// The variants of `exp` to run: those named by `--variant`, or all.
+fn selected_variants(exp: &Experiment, only: &[String]) -> Vec<Variant> {
+    exp.variants
         .iter()
         .filter(|v| only.is_empty() || only.contains(&v.name))
         .cloned()
-        .collect();
+        .collect()
+}
 
-    println!("experiment {}", summary(&exp));
-    let schedule = Arc::new(Schedule::generate(&exp));
-    let faults = Arc::new(crate::faults::plan(&exp));
-    let leaders = crate::faults::LeaderMemory::default();
-    println!(
-        "workload: {} operations ({} writes) over {}, {} users",
-        schedule.ops.len(),
-        schedule.writes(),
-        humantime::format_duration(exp.duration),
-        schedule.users.len()
-    );
-
-    let dir = RunDir::create(out, &exp.name)?;
-    println!("run directory: {}", dir.path.display());
-    let toml = loaded
-        .to_toml()
-        .context("serialising the resolved experiment")?;
-    write_file(&dir.path.join("experiment.toml"), toml.as_bytes())?;
-    write_file(&dir.path.join("schedule.jsonl"), &schedule.to_jsonl())?;
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
-    let cancel = CancellationToken::new();
-    let statuses = runtime.block_on(async {
-        let on_ctrl_c = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ninterrupted: stopping the workload and saving what was recorded");
-                on_ctrl_c.cancel();
-            }
-        });
-        let mut statuses = Vec::new();
-        for v in &selected {
-            let plan = RunInputs {
-                experiment: &exp,
-                schedule: &schedule,
-                faults: &faults,
-                leaders: &leaders,
-            };
-            statuses.push(run_one(&plan, v, &dir, &cancel).await);
-        }
-        statuses
-    });
-    // Do not wait for the Ctrl-C listener (it blocks until a signal arrives).
-    runtime.shutdown_background();
-
-    let interrupted = cancel.is_cancelled();
-    let failed = statuses.iter().filter(|s| s.status == "failed").count();
-    let manifest = RunManifest {
-        experiment: &exp.name,
-        run_id: &dir.id,
-        seed: exp.seed,
-        status: if interrupted {
-            "interrupted"
-        } else if failed > 0 {
-            "failed"
-        } else {
-            "ok"
-        },
-        operations: schedule.ops.len(),
-        variants: statuses,
-    };
-    let json = serde_json::to_vec_pretty(&manifest).context("serialising run.json")?;
-    write_file(&dir.path.join("run.json"), &json)?;
-    if interrupted || failed > 0 {
+/// One ordinary run: record every variant, then analyse and report.
+fn run_single(
+    file: &Path,
+    out: &Path,
+    loaded: &experiment::Loaded,
+    only: &[String],
+) -> anyhow::Result<ExitCode> {
+    check_variant_names(&loaded.experiment, only, file)?;
+    let selected = selected_variants(&loaded.experiment, only);
+    let dir = RunDir::create(out, &loaded.experiment.name)?;
+    let session = Session::start()?;
+    let recorded = record_run(&session, loaded, &dir, &selected);
+    session.stop();
+    let recorded = recorded?;
+    if recorded.interrupted || !recorded.failed.is_empty() {
         println!("results: {}", dir.path.display());
         let _ = std::io::stdout().flush();
         return Ok(ExitCode::from(EXIT_HARNESS));
@@ -492,6 +498,116 @@ fn run(file: &Path, out: &Path, overrides: Overrides, only: &[String]) -> anyhow
     println!("results: {}", dir.path.display());
     let _ = std::io::stdout().flush();
     Ok(code)
+}
+
+/// The tokio runtime of a run (or of every point of a sweep) and its Ctrl-C token.
+struct Session {
+    runtime: tokio::runtime::Runtime,
+    /// Cancelled by Ctrl-C: the running workload stops, what was recorded is kept.
+    cancel: CancellationToken,
+}
+
+impl Session {
+    fn start() -> anyhow::Result<Session> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the tokio runtime")?;
+        let cancel = CancellationToken::new();
+        let on_ctrl_c = cancel.clone();
+        runtime.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\ninterrupted: stopping the workload and saving what was recorded");
+                on_ctrl_c.cancel();
+            }
+        });
+        Ok(Session { runtime, cancel })
+    }
+
+    fn interrupted(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    fn stop(self) {
+        // Do not wait for the Ctrl-C listener (it blocks until a signal arrives).
+        self.runtime.shutdown_background();
+    }
+}
+
+/// How recording a run went.
+struct Recorded {
+    interrupted: bool,
+    /// `<variant>: <error>` per variant that failed.
+    failed: Vec<String>,
+}
+
+/// Records one run into `dir`: `experiment.toml`, `schedule.jsonl`, every selected variant
+/// in turn, then `run.json`.
+fn record_run(
+    session: &Session,
+    loaded: &experiment::Loaded,
+    dir: &RunDir,
+    selected: &[Variant],
+) -> anyhow::Result<Recorded> {
+    let exp = Arc::new(loaded.experiment.clone());
+    println!("experiment {}", summary(&exp));
+    let schedule = Arc::new(Schedule::generate(&exp));
+    let faults = Arc::new(crate::faults::plan(&exp));
+    let leaders = crate::faults::LeaderMemory::default();
+    println!(
+        "workload: {} operations ({} writes) over {}, {} users",
+        schedule.ops.len(),
+        schedule.writes(),
+        humantime::format_duration(exp.duration),
+        schedule.users.len()
+    );
+    println!("run directory: {}", dir.path.display());
+    let toml = loaded
+        .to_toml()
+        .context("serialising the resolved experiment")?;
+    write_file(&dir.path.join("experiment.toml"), toml.as_bytes())?;
+    write_file(&dir.path.join("schedule.jsonl"), &schedule.to_jsonl())?;
+
+    let statuses = session.runtime.block_on(async {
+        let mut statuses = Vec::new();
+        for v in selected {
+            let plan = RunInputs {
+                experiment: &exp,
+                schedule: &schedule,
+                faults: &faults,
+                leaders: &leaders,
+            };
+            statuses.push(run_one(&plan, v, dir, &session.cancel).await);
+        }
+        statuses
+    });
+
+    let interrupted = session.interrupted();
+    let failed: Vec<String> = statuses
+        .iter()
+        .filter(|s| s.status == "failed")
+        .map(|s| format!("{}: {}", s.name, s.error.as_deref().unwrap_or("failed")))
+        .collect();
+    let manifest = RunManifest {
+        experiment: &exp.name,
+        run_id: &dir.id,
+        seed: exp.seed,
+        status: if interrupted {
+            "interrupted"
+        } else if !failed.is_empty() {
+            "failed"
+        } else {
+            "ok"
+        },
+        operations: schedule.ops.len(),
+        variants: statuses,
+    };
+    let json = serde_json::to_vec_pretty(&manifest).context("serialising run.json")?;
+    write_file(&dir.path.join("run.json"), &json)?;
+    Ok(Recorded {
+        interrupted,
+        failed,
+    })
 }
 
 /// What every variant of a run shares.

@@ -24,6 +24,8 @@
 //!   written to `summary.json` and CSVs.
 //! - [`report`]: charts (PNG and SVG, bundled font) and the reports (`report.html`, one
 //!   self-contained file, and `report.md`) of a run or of several runs compared.
+//! - [`sweep`]: `[sweep]` sections: one run per value of one or two keys of the file, and
+//!   the chosen metrics per point (`sweep.json`, `sweep.csv`, charts in [`report`]).
 //! - [`cli`]: the `caplab` command line (parse, then build validated objects, then run).
 //! - [`seed`] and [`run_dir`]: seed derivation and where a run's files go.
 
@@ -39,4 +41,5 @@ pub mod report;
 pub mod run_dir;
 pub mod runner;
 pub mod seed;
+pub mod sweep;
 pub mod workload;

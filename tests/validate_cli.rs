@@ -140,3 +140,24 @@ fn a_missing_file_is_an_error_not_a_panic() {
         ))
         .stderr(predicate::str::contains("panicked").not());
 }
+
+#[test]
+fn every_shipped_experiment_is_valid_and_the_sweep_checks_its_points() {
+    let mut files: Vec<String> = std::fs::read_dir(manifest_dir().join("experiments"))
+        .expect("experiments/ exists")
+        .map(|e| e.expect("readable dir entry").file_name())
+        .map(|n| format!("experiments/{}", n.to_string_lossy()))
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    files.sort();
+    caplab()
+        .arg("validate")
+        .args(&files)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "ok: experiments/sweep-gossip-interval.toml (sweep-gossip-interval: 3 DCs, 5 nodes, \
+             2 variants, 0 faults, seed 7; sweep of 5 points: variants.gossip.gossip_interval \
+             over 50ms, 100ms, 200ms, 400ms, 800ms)",
+        ));
+}

@@ -4,6 +4,10 @@
 //! rejected), `validate` turns it into the typed [`model`], and `error` says what went wrong
 //! with the file name, the key, the rule and, where known, the line and column.
 //!
+//! A `[sweep]` section is only checked for its shape here (keys and types); the sweep
+//! planner (`crate::sweep::load`) checks the rest and validates every point, so callers that
+//! may meet sweep files load through it.
+//!
 //! Deliberately left out: running anything. The CLI applies overrides (`--seed`,
 //! `--duration`) through [`Overrides`] before validation, so the saved `experiment.toml` of a
 //! run is exactly what was run.

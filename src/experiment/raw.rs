@@ -41,6 +41,9 @@ pub struct RawExperiment {
     pub workload: RawWorkload,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<RawFault>,
+    /// A parameter sweep (see `crate::sweep`); a run of one sweep point has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<RawSweep>,
 }
 
 impl RawExperiment {
@@ -483,4 +486,100 @@ pub enum RawSplit {
 pub struct RawOneWay {
     pub from: Vec<String>,
     pub to: Vec<String>,
+}
+
+/// `[sweep]`: run the experiment once per value (combination) of one or two parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSweep {
+    /// One or two (checked by validation, which says so more clearly).
+    #[serde(default)]
+    pub parameters: Vec<RawSweepParameter>,
+    /// Metric names from the catalogue in `crate::sweep::metric`.
+    #[serde(default)]
+    pub metrics: Vec<String>,
+}
+
+/// `[[sweep.parameters]]`: a key path and either `values` or `range`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSweepParameter {
+    /// Dotted path of a value in this file, e.g. `variants.gossip.gossip_interval`.
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<SweepValue>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<RawRange>,
+}
+
+/// `range = { from = .., to = .., step = .. }`: numbers, or durations as strings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRange {
+    pub from: SweepValue,
+    pub to: SweepValue,
+    pub step: SweepValue,
+}
+
+/// One scalar TOML value as written in a sweep: a string (often a duration such as
+/// `"50ms"`), an integer, a float or a boolean.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SweepValue {
+    String(String),
+    Integer(i64),
+    Float(f64),
+    Boolean(bool),
+}
+
+impl fmt::Display for SweepValue {
+    /// As TOML writes it: strings quoted, numbers and booleans bare.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SweepValue::String(s) => write!(f, "{s:?}"),
+            SweepValue::Integer(i) => write!(f, "{i}"),
+            SweepValue::Float(x) => write!(f, "{x:?}"),
+            SweepValue::Boolean(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+impl Serialize for SweepValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            SweepValue::String(s) => serializer.serialize_str(s),
+            SweepValue::Integer(i) => serializer.serialize_i64(*i),
+            SweepValue::Float(x) => serializer.serialize_f64(*x),
+            SweepValue::Boolean(b) => serializer.serialize_bool(*b),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SweepValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = SweepValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, integer, float or boolean")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SweepValue, E> {
+                Ok(SweepValue::String(v.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<SweepValue, E> {
+                Ok(SweepValue::Integer(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<SweepValue, E> {
+                i64::try_from(v)
+                    .map(SweepValue::Integer)
+                    .map_err(|_| E::custom("integer out of range"))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<SweepValue, E> {
+                Ok(SweepValue::Float(v))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<SweepValue, E> {
+                Ok(SweepValue::Boolean(v))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }

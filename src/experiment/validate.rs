@@ -2289,7 +2289,8 @@ kinds = ["partition", "clock-skew"]
             .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         {
             let (file, want) = line.split_once(": ").unwrap();
-            let err = crate::experiment::load(&dir.join(file), &Overrides::default())
+            // Through the sweep planner, which also checks `[sweep]` and every point.
+            let err = crate::sweep::load(&dir.join(file), &Overrides::default())
                 .map(|_| ())
                 .unwrap_err()
                 .to_string();

@@ -12,7 +12,8 @@
 //! - [`charts`]: the charts, for PNG and SVG;
 //! - [`doc`]: a report as data, rendered to Markdown and HTML;
 //! - [`content`]: what the report says, written from the numbers;
-//! - [`pbs`]: the PBS model's prediction beside the measured visibility of quorum variants.
+//! - [`pbs`]: the PBS model's prediction beside the measured visibility of quorum variants;
+//! - [`sweep`]: the charts and the opening section of a sweep's report.
 //!
 //! Deliberately left out: interactive charts and anything that needs the network to view.
 
@@ -23,6 +24,7 @@ pub mod doc;
 pub mod error;
 pub mod pbs;
 pub mod style;
+pub mod sweep;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -136,6 +138,15 @@ pub fn write_report(
         .iter()
         .map(|(c, png, _)| (c.file_stem().to_string(), png.clone()))
         .collect();
+    write_report_with(dir, doc, &png)
+}
+
+/// [`write_report`] with the PNG of every figure by file stem.
+fn write_report_with(
+    dir: &Path,
+    doc: &doc::Doc,
+    png: &BTreeMap<String, Vec<u8>>,
+) -> Result<Vec<PathBuf>, ReportError> {
     let mut files = Vec::new();
     write(
         dir.join("report.md"),
@@ -144,7 +155,7 @@ pub fn write_report(
     )?;
     write(
         dir.join("report.html"),
-        doc::html(doc, &png).as_bytes(),
+        doc::html(doc, png).as_bytes(),
         &mut files,
     )?;
     Ok(files)
@@ -167,16 +178,21 @@ pub fn report_run(run_dir: &Path, run: &RunAnalysis) -> Result<Vec<PathBuf>, Rep
     Ok(files)
 }
 
+/// What a comparison report opens with (a sweep's section, say): its title, blocks placed
+/// before the comparison, and the extra charts those blocks show, `(stem, png, svg)`.
+#[derive(Debug, Clone, Default)]
+pub struct Preface {
+    pub title: String,
+    pub blocks: Vec<doc::Block>,
+    pub charts: Vec<(String, Vec<u8>, String)>,
+}
+
 /// One comparison report of several runs, written into `out`. Each run is labelled with
 /// its experiment name, or `<experiment>@<run-id>` when two runs share an experiment.
 pub fn report_compare(
     out: &Path,
     runs: &[(PathBuf, RunAnalysis)],
 ) -> Result<Vec<PathBuf>, ReportError> {
-    std::fs::create_dir_all(out).map_err(|source| ReportError::Write {
-        path: out.to_path_buf(),
-        source,
-    })?;
     let labels: Vec<String> = runs
         .iter()
         .map(|(_, r)| {
@@ -193,6 +209,20 @@ pub fn report_compare(
             }
         })
         .collect();
+    report_compare_with(out, runs, &labels, None)
+}
+
+/// [`report_compare`] with a label per run and an optional [`Preface`].
+pub fn report_compare_with(
+    out: &Path,
+    runs: &[(PathBuf, RunAnalysis)],
+    labels: &[String],
+    preface: Option<Preface>,
+) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(out).map_err(|source| ReportError::Write {
+        path: out.to_path_buf(),
+        source,
+    })?;
     let pairs: Vec<(&str, &RunAnalysis)> = labels
         .iter()
         .zip(runs)
@@ -209,8 +239,26 @@ pub fn report_compare(
             analysis: r,
         })
         .collect();
-    let doc = content::compare_report(&refs, &input);
+    let mut doc = content::compare_report(&refs, &input);
     let mut files = write_charts(out, &rendered)?;
-    files.extend(write_report(out, &doc, &rendered)?);
+    let mut png: BTreeMap<String, Vec<u8>> = rendered
+        .iter()
+        .map(|(c, png, _)| (c.file_stem().to_string(), png.clone()))
+        .collect();
+    if let Some(preface) = preface {
+        doc.title = preface.title;
+        doc.blocks.splice(0..0, preface.blocks);
+        let charts = out.join(CHARTS_DIR);
+        for (stem, p, svg) in preface.charts {
+            write(charts.join(format!("{stem}.png")), &p, &mut files)?;
+            write(
+                charts.join(format!("{stem}.svg")),
+                svg.as_bytes(),
+                &mut files,
+            )?;
+            png.insert(stem, p);
+        }
+    }
+    files.extend(write_report_with(out, &doc, &png)?);
     Ok(files)
 }

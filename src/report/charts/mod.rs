@@ -10,13 +10,16 @@
 //! - [`latency`]: latency over time, percentile distributions, p50/p99 by DC and device;
 //! - [`timeline`]: availability and stale-read share per second;
 //! - [`distribution`]: visibility curves and convergence CDFs;
-//! - [`cost`]: messages and bytes per operation.
+//! - [`cost`]: messages and bytes per operation;
+//! - [`sweep`]: a metric against a swept parameter (sweep directories only, drawn from
+//!   `sweep.json`, so not a [`Chart`]).
 //!
 //! Deliberately left out: interactive charts (the report is static, viewable offline).
 
 pub mod cost;
 pub mod distribution;
 pub mod latency;
+pub mod sweep;
 pub mod timeline;
 
 use plotters::coord::Shift;
@@ -183,7 +186,7 @@ pub fn png(chart: Chart, input: &Input) -> Result<Vec<u8>, String> {
     encode_png(&rgb, w, h).map_err(|e| e.to_string())
 }
 
-fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, png::EncodingError> {
+pub(crate) fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, png::EncodingError> {
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, w, h);

@@ -1,0 +1,583 @@
+//! From an experiment file with a `[sweep]` section to its points: the `[sweep]` section
+//! checked, the values expanded, and one validated experiment per value (combination).
+//!
+//! The file without its sweep is validated first, as any experiment file (its values are
+//! the base the sweep replaces). Then `[sweep]` itself is checked (one or two parameters,
+//! keys that name a value of the file, values, known metrics), and finally each point's
+//! document (the file with the point's values written in) goes through the normal parse
+//! and validation. Errors of a point carry the point's values; since only the swept values
+//! change, their lines and columns are those of the file.
+//!
+//! A file without a seed gets one random seed for all points, so every point replays the
+//! same schedule; `--seed` and `--duration` apply to every point unless `seed` or
+//! `duration` is itself swept (then the swept value wins).
+//!
+//! Deliberately left out: running anything.
+
+use std::path::Path;
+
+use toml_edit::DocumentMut;
+
+use super::metric::Metric;
+use super::path;
+use super::values::{self, Axis, MAX_VALUES};
+use crate::experiment::error::{Issue, KeyPath, Locator};
+use crate::experiment::raw::{RawSweep, SweepValue};
+use crate::experiment::{self, ExperimentError, Loaded, Overrides};
+
+/// At most this many parameters are swept.
+pub const MAX_PARAMETERS: usize = 2;
+
+/// What an experiment file asks to run.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
+pub enum Plan {
+    /// A file without `[sweep]`: one run.
+    Single(Loaded),
+    /// A file with `[sweep]`: one run per point.
+    Sweep(SweepPlan),
+}
+
+/// A validated sweep.
+#[derive(Debug, Clone)]
+pub struct SweepPlan {
+    /// The file without its sweep (seed resolved).
+    pub base: Loaded,
+    pub parameters: Vec<Parameter>,
+    pub metrics: Vec<Metric>,
+    /// Every combination, the first parameter varying slowest.
+    pub points: Vec<Point>,
+}
+
+/// One swept parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameter {
+    /// As written, e.g. `variants.gossip.gossip_interval`.
+    pub key: String,
+    /// Index form, e.g. `variants[1].gossip_interval`.
+    pub path: String,
+    pub values: Vec<SweepValue>,
+    pub axis: Axis,
+}
+
+impl Parameter {
+    /// The last segment of the key (`gossip_interval`), for short labels.
+    pub fn short(&self) -> &str {
+        self.key.rsplit('.').next().unwrap_or(&self.key)
+    }
+}
+
+/// One run of the sweep.
+#[derive(Debug, Clone)]
+pub struct Point {
+    /// 0-based, in sweep order.
+    pub index: usize,
+    /// Per parameter: the index of its value.
+    pub value_indices: Vec<usize>,
+    pub values: Vec<SweepValue>,
+    /// Folder name inside the sweep directory, e.g. `p1-gossip_interval-50ms`.
+    pub dir_name: String,
+    /// The point's experiment (its raw form has no `[sweep]`, so its saved
+    /// `experiment.toml` runs just this point).
+    pub loaded: Loaded,
+}
+
+/// Reads an experiment file and plans it: one run, or a validated sweep.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<Plan, ExperimentError> {
+    let source = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    parse(&source, &path.display().to_string(), overrides)
+}
+
+/// [`load`] on text; `origin` names it in errors.
+pub fn parse(source: &str, origin: &str, overrides: &Overrides) -> Result<Plan, ExperimentError> {
+    let mut base = experiment::parse(source, origin, overrides)?;
+    let Some(sweep) = base.raw.sweep.take() else {
+        return Ok(Plan::Single(base));
+    };
+    // `experiment::parse` accepted the text, so it is TOML.
+    let doc: DocumentMut = source.parse().map_err(|_| ExperimentError::Invalid {
+        origin: origin.to_owned(),
+        issues: vec![Issue {
+            key: "sweep".to_owned(),
+            message: "the file could not be re-read as TOML".to_owned(),
+            line_col: None,
+        }],
+    })?;
+    let locator = Locator::new(source);
+    let located = |issues: Issues| ExperimentError::Invalid {
+        origin: origin.to_owned(),
+        issues: issues
+            .into_iter()
+            .map(|(path, message)| Issue {
+                key: path.to_string(),
+                line_col: locator.locate(&path),
+                message,
+            })
+            .collect(),
+    };
+    let (parameters, metrics) = check_sweep(&sweep, &doc).map_err(located)?;
+
+    let swept = |k: &str| parameters.iter().any(|p| p.key == k);
+    let point_overrides = Overrides {
+        seed: (!swept("seed")).then_some(base.experiment.seed),
+        duration: overrides.duration.filter(|_| !swept("duration")),
+    };
+    let mut points = Vec::new();
+    let mut issues = Vec::new();
+    let combos = combinations(&parameters);
+    let total = combos.len();
+    for (index, value_indices) in combos.into_iter().enumerate() {
+        let values: Vec<SweepValue> = value_indices
+            .iter()
+            .zip(&parameters)
+            .map(|(&i, p)| p.values[i].clone())
+            .collect();
+        let mut point_doc = doc.clone();
+        for (p, v) in parameters.iter().zip(&values) {
+            // Resolved on the same document by `check_sweep`.
+            if let Err(e) = path::set(&mut point_doc, &p.key, v) {
+                issues.push(Issue {
+                    key: p.key.clone(),
+                    message: e.to_string(),
+                    line_col: None,
+                });
+            }
+        }
+        let what = format!(
+            "sweep point {} of {total}: {}",
+            index + 1,
+            parameters
+                .iter()
+                .zip(&values)
+                .map(|(p, v)| format!("{} = {v}", p.key))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        match experiment::parse(&point_doc.to_string(), origin, &point_overrides) {
+            Ok(mut loaded) => {
+                loaded.raw.sweep = None;
+                points.push(Point {
+                    index,
+                    dir_name: dir_name(index, total, &parameters, &values),
+                    value_indices,
+                    values,
+                    loaded,
+                });
+            }
+            Err(e) => issues.extend(point_issues(e, &what)),
+        }
+    }
+    if !issues.is_empty() {
+        return Err(ExperimentError::Invalid {
+            origin: origin.to_owned(),
+            issues,
+        });
+    }
+    Ok(Plan::Sweep(SweepPlan {
+        base,
+        parameters,
+        metrics,
+        points,
+    }))
+}
+
+/// Problems found, each with the key to blame.
+type Issues = Vec<(KeyPath, String)>;
+
+/// The `[sweep]` section's own rules, every problem at once.
+fn check_sweep(
+    sweep: &RawSweep,
+    doc: &DocumentMut,
+) -> Result<(Vec<Parameter>, Vec<Metric>), Issues> {
+    let root = KeyPath::root().key("sweep");
+    let mut issues = Vec::new();
+    let params_path = root.key("parameters");
+    if sweep.parameters.is_empty() {
+        issues.push((
+            params_path.clone(),
+            "at least one parameter is needed, e.g. [[sweep.parameters]] key = \
+             \"workload.rate\" values = [50, 100, 200]"
+                .to_owned(),
+        ));
+    }
+    if sweep.parameters.len() > MAX_PARAMETERS {
+        issues.push((
+            params_path.index(MAX_PARAMETERS),
+            format!(
+                "at most {MAX_PARAMETERS} parameters can be swept, got {}",
+                sweep.parameters.len()
+            ),
+        ));
+    }
+    let mut parameters = Vec::new();
+    for (i, raw) in sweep.parameters.iter().enumerate() {
+        let p = params_path.index(i);
+        let key_path = p.key("key");
+        let mut ok = true;
+        if let Some(j) = sweep.parameters[..i].iter().position(|o| o.key == raw.key) {
+            issues.push((
+                key_path.clone(),
+                format!("{:?} is already swept by sweep.parameters[{j}]", raw.key),
+            ));
+            ok = false;
+        }
+        let last = raw.key.rsplit('.').next().unwrap_or_default();
+        if raw.key == "sweep" || raw.key.starts_with("sweep.") {
+            issues.push((key_path.clone(), "the sweep cannot sweep itself".to_owned()));
+            ok = false;
+        } else if last == "name" {
+            issues.push((
+                key_path.clone(),
+                "names cannot be swept: each point is the same experiment with the same \
+                 variants"
+                    .to_owned(),
+            ));
+            ok = false;
+        }
+        let resolved = if ok {
+            match path::resolve(doc, &raw.key) {
+                Ok(path) => Some(path),
+                Err(e) => {
+                    issues.push((key_path.clone(), e.to_string()));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let expanded = match values::expand(raw.values.as_deref(), raw.range.as_ref()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let mut at = p.clone();
+                for part in e.field.split('.') {
+                    at = at.key(part);
+                }
+                issues.push((at, e.message));
+                None
+            }
+        };
+        if let (Some(path), Some(values)) = (resolved, expanded) {
+            parameters.push(Parameter {
+                key: raw.key.clone(),
+                path: path.to_string(),
+                axis: Axis::of(&values),
+                values,
+            });
+        }
+    }
+    let points: usize = parameters.iter().map(|p| p.values.len()).product();
+    if parameters.len() > 1 && points > MAX_VALUES {
+        issues.push((
+            params_path,
+            format!("{points} points; at most {MAX_VALUES} are supported"),
+        ));
+    }
+
+    let metrics_path = root.key("metrics");
+    if sweep.metrics.is_empty() {
+        issues.push((
+            metrics_path.clone(),
+            format!(
+                "at least one metric is needed, e.g. metrics = [\"read_p99_ms\"] (metrics are {})",
+                Metric::names()
+            ),
+        ));
+    }
+    let mut metrics = Vec::new();
+    for (i, name) in sweep.metrics.iter().enumerate() {
+        match Metric::from_name(name) {
+            Some(m) if metrics.contains(&m) => issues.push((
+                metrics_path.index(i),
+                format!("metric {name:?} is listed twice"),
+            )),
+            Some(m) => metrics.push(m),
+            None => issues.push((
+                metrics_path.index(i),
+                format!("unknown metric {name:?} (metrics are {})", Metric::names()),
+            )),
+        }
+    }
+    if issues.is_empty() {
+        Ok((parameters, metrics))
+    } else {
+        Err(issues)
+    }
+}
+
+/// Every combination of value indices, the first parameter varying slowest.
+pub fn combinations(parameters: &[Parameter]) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = vec![Vec::new()];
+    for p in parameters {
+        out = out
+            .into_iter()
+            .flat_map(|prefix| {
+                (0..p.values.len()).map(move |i| {
+                    let mut c = prefix.clone();
+                    c.push(i);
+                    c
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+/// `p03-gossip_interval-50ms`: the 1-based point number (zero-padded to sort), then each
+/// parameter's last key segment and value, with anything but `[A-Za-z0-9._-]` as `_`.
+pub fn dir_name(
+    index: usize,
+    total: usize,
+    parameters: &[Parameter],
+    values: &[SweepValue],
+) -> String {
+    let width = total.to_string().len();
+    let mut name = format!("p{:0width$}", index + 1);
+    for (p, v) in parameters.iter().zip(values) {
+        name.push('-');
+        name.push_str(p.short());
+        name.push('-');
+        name.push_str(&values::plain(v));
+    }
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// A point's experiment error as issues naming the point.
+fn point_issues(e: ExperimentError, what: &str) -> Vec<Issue> {
+    match e {
+        ExperimentError::Invalid { issues, .. } => issues
+            .into_iter()
+            .map(|i| Issue {
+                message: format!("{} ({what})", i.message),
+                ..i
+            })
+            .collect(),
+        ExperimentError::Syntax {
+            line_col,
+            key,
+            message,
+            ..
+        } => vec![Issue {
+            key: key.unwrap_or_else(|| "sweep".to_owned()),
+            message: format!("{message} ({what})"),
+            line_col,
+        }],
+        other => vec![Issue {
+            key: "sweep".to_owned(),
+            message: format!("{other} ({what})"),
+            line_col: None,
+        }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"name = "s"
+seed = 3
+duration = "2s"
+
+[topology.dcs.eu]
+nodes = 1
+[topology.dcs.us]
+nodes = 2
+[topology.default_link]
+delay = { dist = "constant", value = "5ms" }
+
+[[variants]]
+name = "raft"
+kind = "raft"
+
+[[variants]]
+name = "gossip"
+kind = "gossip"
+gossip_interval = "200ms"
+fanout = 1
+
+[workload]
+users = 6
+rate = 50.0
+write_fraction = 0.3
+"#;
+
+    fn plan(sweep: &str) -> Result<SweepPlan, String> {
+        match parse(&format!("{BASE}{sweep}"), "t.toml", &Overrides::default()) {
+            Ok(Plan::Sweep(p)) => Ok(p),
+            Ok(Plan::Single(_)) => Err("single".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[test]
+    fn a_file_without_sweep_is_one_run() {
+        assert!(matches!(
+            parse(BASE, "t.toml", &Overrides::default()),
+            Ok(Plan::Single(_))
+        ));
+    }
+
+    #[test]
+    fn two_parameters_give_the_cartesian_product_in_order() {
+        let p = plan(
+            r#"
+[sweep]
+metrics = ["read_p99_ms", "stale_share"]
+[[sweep.parameters]]
+key = "variants.gossip.gossip_interval"
+values = ["50ms", "400ms"]
+[[sweep.parameters]]
+key = "workload.rate"
+range = { from = 20, to = 60, step = 20 }
+"#,
+        )
+        .unwrap();
+        assert_eq!(p.points.len(), 6);
+        assert_eq!(p.parameters[0].path, "variants[1].gossip_interval");
+        assert_eq!(p.parameters[1].axis, Axis::Number);
+        let names: Vec<&str> = p.points.iter().map(|x| x.dir_name.as_str()).collect();
+        assert_eq!(names[0], "p1-gossip_interval-50ms-rate-20");
+        assert_eq!(names[5], "p6-gossip_interval-400ms-rate-60");
+        let last = &p.points[5].loaded;
+        assert_eq!(last.experiment.workload.rate, 60.0);
+        assert_eq!(last.raw.variants[1].gossip_interval, Some("400ms".into()));
+        assert!(last.raw.sweep.is_none());
+        assert!(p.points.iter().all(|x| x.loaded.experiment.seed == 3));
+        assert_eq!(p.metrics, [Metric::ReadP99Ms, Metric::StaleShare]);
+    }
+
+    #[test]
+    fn a_missing_seed_is_drawn_once_for_every_point() {
+        let source = format!(
+            "{}\n[sweep]\nmetrics = [\"availability\"]\n[[sweep.parameters]]\nkey = \"workload.rate\"\nvalues = [10, 20, 30]\n",
+            BASE.replace("seed = 3\n", "")
+        );
+        let Ok(Plan::Sweep(p)) = parse(&source, "t.toml", &Overrides::default()) else {
+            panic!("not a sweep");
+        };
+        let seed = p.base.experiment.seed;
+        assert!(p.points.iter().all(|x| x.loaded.experiment.seed == seed));
+    }
+
+    #[test]
+    fn sweep_rules_are_reported_with_their_keys_and_lines() {
+        let err = plan(
+            r#"
+[sweep]
+metrics = ["p99", "availability"]
+[[sweep.parameters]]
+key = "variants.gossip.gossip_intervall"
+values = ["50ms"]
+[[sweep.parameters]]
+key = "workload.rate"
+values = []
+"#,
+        )
+        .unwrap_err();
+        let line = |needle: &str| {
+            format!("{BASE}\n[sweep]").lines().count()
+                + 1
+                + r#"metrics = ["p99", "availability"]
+[[sweep.parameters]]
+key = "variants.gossip.gossip_intervall"
+values = ["50ms"]
+[[sweep.parameters]]
+key = "workload.rate"
+values = []"#
+                    .lines()
+                    .position(|l| l.starts_with(needle))
+                    .unwrap()
+        };
+        assert!(
+            err.contains(&format!(
+                "t.toml:{}:1: sweep.parameters[0].key: variants[1] has no key \"gossip_intervall\"",
+                line("key = \"variants")
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "t.toml:{}:1: sweep.parameters[1].values: must list at least one value",
+                line("values = []")
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains("sweep.metrics[0]: unknown metric \"p99\" (metrics are read_p50_ms,"),
+            "{err}"
+        );
+        let err = plan("\n[sweep]\nmetrics = []\n").unwrap_err();
+        assert!(
+            err.contains("sweep.parameters: at least one parameter"),
+            "{err}"
+        );
+        assert!(err.contains("sweep.metrics: at least one metric"), "{err}");
+        let three = "[[sweep.parameters]]\nkey = \"workload.rate\"\nvalues = [1]\n".repeat(3);
+        let err = plan(&format!("\n[sweep]\nmetrics = [\"availability\"]\n{three}")).unwrap_err();
+        assert!(
+            err.contains("sweep.parameters[2]: at most 2 parameters"),
+            "{err}"
+        );
+        assert!(
+            err.contains("sweep.parameters[1].key: \"workload.rate\" is already swept"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_value_that_breaks_the_experiment_names_the_point() {
+        let err = plan(
+            r#"
+[sweep]
+metrics = ["availability"]
+[[sweep.parameters]]
+key = "variants.gossip.gossip_interval"
+values = ["50ms", "0ms"]
+"#,
+        )
+        .unwrap_err();
+        let line = BASE
+            .lines()
+            .position(|l| l.starts_with("gossip_interval"))
+            .unwrap()
+            + 1;
+        assert_eq!(
+            err,
+            format!(
+                "t.toml:{line}:1: variants[1].gossip_interval: must be greater than 0 (sweep point \
+                 2 of 2: variants.gossip.gossip_interval = \"0ms\")"
+            )
+        );
+        let err = plan(
+            "\n[sweep]\nmetrics = [\"availability\"]\n[[sweep.parameters]]\nkey = \"workload.users\"\nvalues = [\"many\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("workload.users: invalid type: string \"many\""),
+            "{err}"
+        );
+        assert!(
+            err.contains("(sweep point 1 of 1: workload.users = \"many\")"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_sweep_keys_are_syntax_errors() {
+        let err = plan("\n[sweep]\nmetric = [\"availability\"]\n").unwrap_err();
+        assert!(
+            err.contains("sweep.metric: unknown field `metric`"),
+            "{err}"
+        );
+    }
+}

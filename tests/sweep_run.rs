@@ -1,0 +1,202 @@
+//! `caplab run` on a file with a `[sweep]` section, as a user runs it: the real binary on a
+//! tiny two-point sweep in a temporary directory.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::cargo_bin;
+
+const SWEEP: &str = r#"
+name = "tiny-sweep"
+seed = 5
+duration = "1s"
+warmup = "200ms"
+cooldown = "500ms"
+[topology.dcs.eu]
+nodes = 1
+[topology.dcs.us]
+nodes = 2
+[topology.default_link]
+delay = { dist = "constant", value = "5ms" }
+[[variants]]
+name = "gossip"
+kind = "gossip"
+gossip_interval = "50ms"
+[workload]
+users = 6
+rate = 100.0
+write_fraction = 0.3
+[sweep]
+metrics = ["read_p99_ms", "friend_stale_share", "messages_per_op"]
+[[sweep.parameters]]
+key = "variants.gossip.gossip_interval"
+values = ["20ms", "400ms"]
+"#;
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn a_two_point_sweep_records_every_point_and_charts_each_metric() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("tiny-sweep.toml");
+    std::fs::write(&file, SWEEP).unwrap();
+    let out = tmp.path().join("results");
+    let output = Command::new(cargo_bin("caplab"))
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("sweep of 2 points"), "{stdout}");
+    let dir = out.join("tiny-sweep/latest");
+
+    let json: serde_json::Value = serde_json::from_str(&read(&dir.join("sweep.json"))).unwrap();
+    assert_eq!(json["status"], "ok");
+    assert_eq!(json["seed"], 5);
+    assert_eq!(json["parameters"][0]["path"], "variants[0].gossip_interval");
+    assert_eq!(json["parameters"][0]["unit"], "ms");
+    let points = json["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2);
+    for (p, (value, x)) in points.iter().zip([("20ms", 20.0), ("400ms", 400.0)]) {
+        assert_eq!(p["status"], "ok", "{p}");
+        assert_eq!(p["values"][0], value);
+        assert_eq!(p["x"][0], x);
+        let point_dir = dir.join(p["dir"].as_str().unwrap());
+        assert!(point_dir.join("run.json").is_file());
+        assert!(point_dir.join("summary.json").is_file());
+        // Each point is an ordinary run of its own value, repeatable on its own.
+        let toml = read(&point_dir.join("experiment.toml"));
+        assert!(
+            toml.contains(&format!("gossip_interval = \"{value}\"")),
+            "{toml}"
+        );
+        assert!(!toml.contains("[sweep]"), "{toml}");
+        let metrics = &p["variants"][0];
+        assert_eq!(metrics["variant"], "gossip");
+        assert!(metrics["metrics"]["read_p99_ms"].as_f64().unwrap() > 0.0);
+        assert!(metrics["metrics"]["messages_per_op"].as_f64().unwrap() > 0.0);
+    }
+    assert_eq!(points[0]["dir"], "p1-gossip_interval-20ms");
+    // Gossiping twenty times as often costs more messages per operation.
+    let messages = |i: usize| {
+        points[i]["variants"][0]["metrics"]["messages_per_op"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        messages(0) > messages(1),
+        "{} vs {}",
+        messages(0),
+        messages(1)
+    );
+
+    let csv = read(&dir.join("sweep.csv"));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "point,variants.gossip.gossip_interval,variant,status,read_p99_ms,friend_stale_share,messages_per_op"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1].starts_with("1,20ms,gossip,ok,"), "{csv}");
+    assert!(lines[2].starts_with("2,400ms,gossip,ok,"), "{csv}");
+
+    for metric in ["read_p99_ms", "friend_stale_share", "messages_per_op"] {
+        let png = std::fs::read(dir.join(format!("charts/sweep-{metric}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{metric}");
+        let svg = read(&dir.join(format!("charts/sweep-{metric}.svg")));
+        assert!(
+            svg.starts_with("<svg") && svg.contains("gossip"),
+            "{metric}"
+        );
+    }
+    let report = read(&dir.join("report.md"));
+    assert!(report.starts_with("# caplab sweep: tiny-sweep"), "{report}");
+    assert!(
+        report.contains("(charts/sweep-messages_per_op.png)"),
+        "{report}"
+    );
+    assert!(report.contains("## The runs"), "{report}");
+    assert!(dir.join("report.html").is_file());
+    assert!(dir.join("sweep.toml").is_file());
+}
+
+#[test]
+fn ctrl_c_stops_the_sweep_and_keeps_the_finished_points() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("tiny-sweep.toml");
+    // The second point runs for a minute: it is interrupted.
+    let text = SWEEP
+        .replace(
+            "key = \"variants.gossip.gossip_interval\"\nvalues = [\"20ms\", \"400ms\"]",
+            "key = \"duration\"\nvalues = [\"1s\", \"60s\", \"2s\"]",
+        )
+        .replace("metrics = [\"read_p99_ms\", ", "metrics = [");
+    std::fs::write(&file, text).unwrap();
+    let out = tmp.path().join("results");
+    let mut child = Command::new(cargo_bin("caplab"))
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let history = out.join("tiny-sweep/latest/p2-duration-60s/gossip/history.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&history)
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+        < 20
+    {
+        assert!(Instant::now() < deadline, "the second point did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "caplab did not stop after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(2));
+    let dir = out.join("tiny-sweep/latest");
+    let json: serde_json::Value = serde_json::from_str(&read(&dir.join("sweep.json"))).unwrap();
+    assert_eq!(json["status"], "interrupted");
+    let statuses: Vec<&str> = json["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["ok", "interrupted", "not-run"]);
+    assert!(
+        json["points"][0]["variants"][0]["metrics"]["messages_per_op"]
+            .as_f64()
+            .is_some()
+    );
+    assert!(read(&dir.join("sweep.csv")).contains("\n2,60s,,interrupted,"));
+    assert!(dir.join("charts/sweep-messages_per_op.png").is_file());
+    assert!(dir.join("report.html").is_file());
+}
