@@ -12,6 +12,7 @@
 
 mod sweep;
 
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -222,7 +223,8 @@ fn list(experiments: &Path, results: &Path) -> anyhow::Result<()> {
         Err(e) => anyhow::bail!("reading {}: {e}", experiments.display()),
     };
     files.sort();
-    println!("experiments in {}:", experiments.display());
+    let mut out = String::new();
+    let _ = writeln!(out, "experiments in {}:", experiments.display());
     for f in &files {
         let plan = crate::sweep::load(f, &Overrides::default());
         let (loaded, points) = match plan {
@@ -235,21 +237,25 @@ fn list(experiments: &Path, results: &Path) -> anyhow::Result<()> {
                 let e = &l.experiment;
                 let variants: Vec<&str> = e.variants.iter().map(|v| v.name.as_str()).collect();
                 let sweep = points.map_or_else(String::new, |n| format!(", sweep of {n} points"));
-                println!(
+                let _ = writeln!(
+                    out,
                     "  {:<20} {} [{}]{sweep}",
                     e.name,
                     f.display(),
                     variants.join(", ")
                 );
                 if let Some(d) = &e.description {
-                    println!("  {:<20} {d}", "");
+                    let _ = writeln!(out, "  {:<20} {d}", "");
                 }
             }
-            Err(_) => println!(
-                "  {:<28} (invalid: run caplab validate {})",
-                f.display(),
-                f.display()
-            ),
+            Err(_) => {
+                let _ = writeln!(
+                    out,
+                    "  {:<28} (invalid: run caplab validate {})",
+                    f.display(),
+                    f.display()
+                );
+            }
         }
     }
     let mut runs: Vec<(String, PathBuf)> = Vec::new();
@@ -270,9 +276,9 @@ fn list(experiments: &Path, results: &Path) -> anyhow::Result<()> {
         }
     }
     runs.sort();
-    println!("recent runs under {}:", results.display());
+    let _ = writeln!(out, "recent runs under {}:", results.display());
     if runs.is_empty() {
-        println!("  none yet: caplab run experiments/quickstart.toml");
+        let _ = writeln!(out, "  none yet: caplab run experiments/quickstart.toml");
     }
     for (_, manifest) in runs.iter().rev().take(15) {
         let name = manifest.file_name().unwrap_or_default().to_string_lossy();
@@ -287,9 +293,13 @@ fn list(experiments: &Path, results: &Path) -> anyhow::Result<()> {
             ""
         };
         let dir = manifest.parent().unwrap_or(manifest);
-        println!("  {:<60} {status}{kind}", dir.display());
+        let _ = writeln!(out, "  {:<60} {status}{kind}", dir.display());
     }
-    Ok(())
+    // A closed pipe (`caplab list | head`) is not an error worth reporting.
+    match std::io::stdout().write_all(out.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// `caplab check`: analyse a run directory.

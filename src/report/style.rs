@@ -80,7 +80,7 @@ const BAND_COLOR: RGBColor = RGBColor(255, 170, 0);
 /// Line width of column `i` of `n`: earlier columns are drawn wider, so a line that a later
 /// one covers (both at 100%, say) still shows at its edges.
 pub fn line_width(i: usize, n: usize) -> u32 {
-    2 + 2 * n.saturating_sub(i + 1).min(3) as u32
+    2 + n.saturating_sub(i + 1).min(3) as u32
 }
 
 pub fn text(size: u32) -> TextStyle<'static> {

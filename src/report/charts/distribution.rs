@@ -26,90 +26,93 @@ pub fn visibility<DB: DrawingBackend>(
     input: &Input,
     area: &DrawingArea<DB, Shift>,
 ) -> Result<(), DrawError<DB>> {
-    let mut curves = Vec::new();
-    for col in &input.columns {
-        for (reader, name) in [
-            (Reader::SameDc, "same-DC reader (laptop)"),
-            (Reader::OtherDc, "other-DC reader (friend)"),
-        ] {
-            let c = data::visibility_of(col.analysis, reader);
-            if !c.is_empty() {
-                curves.push((col.color, reader, format!("{}: {name}", col.label), c));
-            }
-        }
-    }
-    let mut predictions = Vec::new();
-    for col in &input.columns {
-        for (reader, name) in [(Reader::SameDc, "same-DC"), (Reader::OtherDc, "other-DC")] {
-            let c = data::pbs_visibility(col, reader);
-            if !c.is_empty() {
-                predictions.push((col.color, format!("{}: PBS model, {name}", col.label), c));
-            }
-        }
-    }
-    if curves.is_empty() {
+    let readers = [
+        (Reader::SameDc, "same-DC readers (the owner's laptop)"),
+        (Reader::OtherDc, "other-DC readers (friends abroad)"),
+    ];
+    let measured: Vec<Vec<(f64, f64)>> = readers
+        .iter()
+        .flat_map(|(r, _)| {
+            input
+                .columns
+                .iter()
+                .map(|c| data::visibility_of(c.analysis, *r))
+        })
+        .collect();
+    if measured.iter().all(|c| c.is_empty()) {
         return nothing(area, "no read followed an acknowledged write");
     }
-    let x0 = log_x_min(curves.iter().flat_map(|c| c.3.iter().map(|p| p.0)));
-    let x1 = log_x_max(curves.iter().flat_map(|c| c.3.iter().map(|p| p.0)));
+    // One x scale for both panels.
+    let xs = || measured.iter().flatten().map(|p| p.0);
+    let (x0, x1) = (log_x_min(xs()), log_x_max(xs()));
+    let panels = area.split_evenly((1, 2));
+    for (panel, (reader, caption)) in panels.iter().zip(readers) {
+        visibility_panel(input, panel, reader, caption, (x0, x1))?;
+    }
+    Ok(())
+}
+
+fn visibility_panel<DB: DrawingBackend>(
+    input: &Input,
+    area: &DrawingArea<DB, Shift>,
+    reader: Reader,
+    caption: &str,
+    (x0, x1): (f64, f64),
+) -> Result<(), DrawError<DB>> {
     let mut chart = ChartBuilder::on(area)
+        .caption(caption, style::text(style::CAPTION_SIZE))
         .margin(12)
-        .margin_right(30)
+        .margin_right(24)
         .x_label_area_size(50)
         .y_label_area_size(80)
         .build_cartesian_2d((x0..x1).log_scale(), -0.02..1.05)?;
     chart
         .configure_mesh()
-        .x_desc("time since the newest picture was acknowledged (ms, log)")
+        .x_desc("since the newest picture was acknowledged (ms, log)")
         .y_desc("P(read returns it or newer)")
         .x_label_formatter(&|v| ms_label(*v))
         .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
-        .axis_desc_style(style::text(style::LABEL_SIZE))
+        .axis_desc_style(style::text(style::TICK_SIZE))
         .label_style(style::text(style::TICK_SIZE))
         .light_line_style(RGBColor(240, 240, 240))
         .draw()?;
     let n = input.columns.len();
-    for (color, reader, label, c) in &curves {
-        let width = style::line_width(*color, n);
-        let color = style::color(*color);
-        let pts = c.iter().copied();
-        match reader {
-            Reader::SameDc => {
-                chart
-                    .draw_series(LineSeries::new(pts, color.stroke_width(width)))?
-                    .label(label.clone())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x - 8, y), (x + 8, y)], color.stroke_width(4))
-                    });
-                chart.draw_series(c.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
-            }
-            Reader::OtherDc => {
-                chart
-                    .draw_series(DashedLineSeries::new(pts, 10, 6, color.stroke_width(width)))?
-                    .label(label.clone())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x - 8, y), (x + 8, y)], color.stroke_width(2))
-                    });
-                chart.draw_series(c.iter().map(|&p| TriangleMarker::new(p, 5, color.filled())))?;
-            }
+    for col in &input.columns {
+        let c = data::visibility_of(col.analysis, reader);
+        if c.is_empty() {
+            continue;
         }
+        let width = style::line_width(col.color, n);
+        let color = style::color(col.color);
+        chart
+            .draw_series(LineSeries::new(
+                c.iter().copied(),
+                color.stroke_width(width),
+            ))?
+            .label(col.label.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x - 8, y), (x + 8, y)], color.stroke_width(4))
+            });
+        chart.draw_series(c.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
     }
-    for (color, label, c) in &predictions {
-        let color = style::color(*color);
+    // The PBS prediction of quorum variants: dotted, with hollow markers in the colour of
+    // the variant it predicts.
+    let ink = RGBColor(40, 40, 40);
+    for col in &input.columns {
+        let c = data::pbs_visibility(col, reader);
+        if c.is_empty() {
+            continue;
+        }
+        let color = style::color(col.color);
         chart
             .draw_series(DashedLineSeries::new(
                 c.iter().copied(),
                 3,
                 5,
-                RGBColor(40, 40, 40).stroke_width(2),
+                ink.stroke_width(2),
             ))?
-            .label(label.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(
-                    vec![(x - 8, y), (x + 8, y)],
-                    RGBColor(40, 40, 40).stroke_width(2),
-                )
-            });
+            .label(format!("{}: PBS model", col.label))
+            .legend(move |(x, y)| Circle::new((x, y), 5, color.stroke_width(2)));
         chart.draw_series(c.iter().map(|&p| Circle::new(p, 6, color.stroke_width(2))))?;
     }
     style::draw_legend(&mut chart, SeriesLabelPosition::LowerRight)

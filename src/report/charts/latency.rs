@@ -94,34 +94,62 @@ pub fn percentiles<DB: DrawingBackend>(
     input: &Input,
     area: &DrawingArea<DB, Shift>,
 ) -> Result<(), DrawError<DB>> {
-    let mut curves = Vec::new();
-    for col in &input.columns {
-        for (kind, name) in [(OpKind::Read, "reads"), (OpKind::Write, "writes")] {
-            let c = data::percentile_curve(col.analysis, kind);
-            if !c.is_empty() {
-                curves.push((col, kind, format!("{} {name}", col.label), c));
-            }
-        }
-    }
-    if curves.is_empty() {
+    let curves: Vec<[Vec<(f64, f64)>; 2]> = input
+        .columns
+        .iter()
+        .map(|col| {
+            [
+                data::percentile_curve(col.analysis, OpKind::Read),
+                data::percentile_curve(col.analysis, OpKind::Write),
+            ]
+        })
+        .collect();
+    if curves.iter().flatten().all(|c| c.is_empty()) {
         return nothing(area, "no successful operation");
     }
+    // One scale for both panels, so reads and writes compare at a glance.
     let x1 = curves
         .iter()
-        .flat_map(|c| c.3.last())
+        .flatten()
+        .flat_map(|c| c.last())
         .map(|p| p.0)
         .fold(2.0, f64::max)
         .ceil();
-    let (y0, y1) = latency_bounds(curves.iter().flat_map(|c| c.3.iter().map(|p| p.1)));
+    let bounds = latency_bounds(curves.iter().flatten().flat_map(|c| c.iter().map(|p| p.1)));
+    let panels = area.split_evenly((1, 2));
+    for (k, (panel, name)) in panels.iter().zip(["reads", "writes"]).enumerate() {
+        let lines: Vec<_> = input
+            .columns
+            .iter()
+            .zip(&curves)
+            .map(|(col, c)| (col, &c[k]))
+            .collect();
+        percentile_panel(panel, name, x1, bounds, &lines, input.columns.len())?;
+    }
+    Ok(())
+}
+
+fn percentile_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    x1: f64,
+    (y0, y1): (f64, f64),
+    lines: &[(&crate::report::data::Column, &Vec<(f64, f64)>)],
+    n: usize,
+) -> Result<(), DrawError<DB>> {
     let mut chart = ChartBuilder::on(area)
+        .caption(
+            format!("successful {caption}"),
+            style::text(style::CAPTION_SIZE),
+        )
         .margin(12)
-        .margin_right(30)
+        .margin_right(24)
         .x_label_area_size(50)
         .y_label_area_size(80)
         .build_cartesian_2d(0.0..x1, (y0..y1).log_scale())?;
     chart
         .configure_mesh()
-        .x_desc("percentile of successful operations")
+        .x_desc("percentile")
         .y_desc("latency (ms, log)")
         .x_labels((x1 as usize + 1) * 2)
         .x_label_formatter(&|x| nines_label(*x))
@@ -130,29 +158,18 @@ pub fn percentiles<DB: DrawingBackend>(
         .label_style(style::text(style::TICK_SIZE))
         .light_line_style(RGBColor(240, 240, 240))
         .draw()?;
-    for (col, kind, label, c) in &curves {
+    for (col, c) in lines.iter().filter(|l| !l.1.is_empty()) {
         let color = style::color(col.color);
-        let width = style::line_width(col.color, input.columns.len());
-        let st = match kind {
-            OpKind::Read => color.stroke_width(width),
-            OpKind::Write => color.mix(0.6).stroke_width(width.saturating_sub(1).max(2)),
-        };
-        let dashed = *kind == OpKind::Write;
-        if dashed {
-            chart
-                .draw_series(DashedLineSeries::new(c.iter().copied(), 10, 6, st))?
-                .label(label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x - 8, y), (x + 8, y)], color.stroke_width(2))
-                });
-        } else {
-            chart
-                .draw_series(LineSeries::new(c.iter().copied(), st))?
-                .label(label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x - 8, y), (x + 8, y)], color.stroke_width(4))
-                });
-        }
+        let width = style::line_width(col.color, n);
+        chart
+            .draw_series(LineSeries::new(
+                c.iter().copied(),
+                color.stroke_width(width),
+            ))?
+            .label(col.label.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x - 8, y), (x + 8, y)], color.stroke_width(4))
+            });
     }
     style::draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }

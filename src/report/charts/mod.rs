@@ -90,8 +90,9 @@ impl Chart {
                  there, an available one stays flat."
             }
             Chart::LatencyPercentiles => {
-                "Latency at each percentile of successful operations (the x axis stretches \
-                 the tail: 90%, 99%, 99.9%). Lines far apart at the right are tail latency."
+                "Latency at each percentile of successful reads (left) and writes (right); \
+                 the x axis stretches the tail (90%, 99%, 99.9%). Lines far apart at the \
+                 right are tail latency."
             }
             Chart::LatencyByGroup => {
                 "Dark bars p50, light bars p99 of successful operations, by where the client \
@@ -108,8 +109,10 @@ impl Chart {
             }
             Chart::Visibility => {
                 "Probability that a read sees the newest acknowledged picture, by time since \
-                 it was acknowledged: same-DC readers (the owner's laptop) and other-DC \
-                 readers (a friend abroad)."
+                 it was acknowledged: same-DC readers (left, e.g. the owner's laptop) and \
+                 other-DC readers (right, e.g. a friend abroad). For quorum variants the \
+                 dotted line with hollow markers is the PBS model's prediction for the same \
+                 reads."
             }
             Chart::Convergence => {
                 "CDFs over acknowledged writes: left, until every replica held the picture; \
