@@ -629,7 +629,8 @@ fn what_each_saw(doc: &mut Doc, c: &Column) {
     }
     let vis = &s.staleness.visibility;
     items.push(format!(
-        "**My laptop** (same DC as the update): stale in {} of its reads. Same-DC readers: {}.",
+        "**My laptop** (at home, the update's DC unless the phone travelled): stale in {} of \
+         its reads. Same-DC readers: {}.",
         pct(device_stale(c, Device::Laptop)),
         sees_line(&vis.same_dc)
     ));
