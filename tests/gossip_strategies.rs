@@ -3,10 +3,10 @@
 //! does), session tokens (no read-your-writes violation across a user's devices, where
 //! plain local reads have some), and home-DC routing (friends pay the wide-area round trip).
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-use assert_cmd::cargo::cargo_bin;
+use std::path::Path;
+
 use serde_json::Value;
 
 const EXPERIMENT: &str = r#"
@@ -62,30 +62,16 @@ to = "asia"
 at = "1s"
 "#;
 
-fn summary(dir: &Path) -> Value {
-    let text = std::fs::read_to_string(dir.join("strategies-test/latest/summary.json")).unwrap();
+fn summary(run: &Path) -> Value {
+    let text = std::fs::read_to_string(run.join("summary.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
 #[test]
 fn quorums_sessions_and_home_routing_do_what_they_promise() {
     let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("strategies-test.toml");
-    std::fs::write(&file, EXPERIMENT).unwrap();
-    let out = Command::new(cargo_bin("caplab"))
-        .arg("run")
-        .arg(&file)
-        .arg("--out")
-        .arg(tmp.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.code() == Some(0),
-        "caplab run failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let s = summary(tmp.path());
+    let run = common::run_experiment(tmp.path(), "strategies-test", EXPERIMENT);
+    let s = summary(&run);
     let v = |name: &str, path: &str| -> Value {
         path.split('.')
             .fold(&s["variants"][name], |v, k| &v[k])

@@ -3,9 +3,8 @@
 //! reads must agree with the WARS prediction for the same reads within a few percentage
 //! points in every bucket with enough reads to measure it.
 
-use std::process::Command;
+mod common;
 
-use assert_cmd::cargo::cargo_bin;
 use caplab::analysis::{analyse_run, CheckOptions};
 use caplab::report::{self, data::Reader};
 
@@ -51,22 +50,7 @@ friend = 0.8
 #[test]
 fn measured_visibility_of_r1_w1_matches_the_pbs_prediction() {
     let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("pbs-check.toml");
-    std::fs::write(&file, EXPERIMENT).unwrap();
-    let out = Command::new(cargo_bin("caplab"))
-        .arg("run")
-        .arg(&file)
-        .arg("--out")
-        .arg(tmp.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.code() == Some(0),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dir = tmp.path().join("pbs-check/latest");
+    let dir = common::run_experiment(tmp.path(), "pbs-check", EXPERIMENT);
     let run = analyse_run(&dir, &CheckOptions::default()).unwrap();
     let input = report::run_input(&run);
     let pbs = input.columns[0]

@@ -190,3 +190,25 @@ write_fraction = 0.5
         per_dc[0], per_dc[1], per_dc[2]
     )
 }
+
+/// Writes `toml` as `<dir>/<name>.toml`, runs `caplab run` on it with `--out <dir>`, asserts
+/// it exited 0 (printing its output if not) and returns the run directory.
+pub fn run_experiment(dir: &std::path::Path, name: &str, toml: &str) -> std::path::PathBuf {
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(&file, toml).unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("caplab"))
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code() == Some(0),
+        "caplab run {} failed: {}\n{}",
+        file.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.join(name).join("latest")
+}

@@ -123,28 +123,18 @@ pub fn convergence<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
 ) -> Result<(), DrawError<DB>> {
     let panels = area.split_evenly((1, 2));
-    let lag: Vec<_> = input
-        .columns
-        .iter()
-        .map(|c| {
-            (
-                c.color,
-                c.label.clone(),
-                data::cdf(&c.analysis.points.convergence_lag_us, FLOOR_MS),
-            )
-        })
-        .collect();
-    let stable: Vec<_> = input
-        .columns
-        .iter()
-        .map(|c| {
-            (
-                c.color,
-                c.label.clone(),
-                data::cdf(&c.analysis.points.stable_us, FLOOR_MS),
-            )
-        })
-        .collect();
+    let cdfs = |samples: &dyn Fn(&crate::analysis::points::Points) -> &[Option<u64>]| -> Vec<Line> {
+        input
+            .columns
+            .iter()
+            .map(|c| {
+                let cdf = data::cdf(samples(&c.analysis.points), FLOOR_MS);
+                (c.color, c.label.clone(), cdf)
+            })
+            .collect()
+    };
+    let lag = cdfs(&|p| &p.convergence_lag_us);
+    let stable = cdfs(&|p| &p.stable_us);
     cdf_panel(
         &panels[0],
         "replica convergence lag",
