@@ -1,8 +1,10 @@
 //! `caplab run` as a user runs it: the real binary in a temporary directory.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin;
 use caplab::history::{Event, EventKind, OpRecord};
@@ -148,45 +150,14 @@ fn ctrl_c_keeps_what_was_recorded_and_exits_non_zero() {
     let tmp = tempfile::tempdir().unwrap();
     let file = experiment(tmp.path(), "60s", GOSSIP);
     let out = tmp.path().join("results");
-    let mut child = Command::new(cargo_bin("caplab"))
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until operations are being recorded.
     let history = out.join("tiny/latest/gossip/history.jsonl");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::fs::read_to_string(&history)
-        .map(|s| s.lines().count())
-        .unwrap_or(0)
-        < 20
-    {
-        assert!(Instant::now() < deadline, "no operations recorded");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "caplab did not stop after SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = common::run_and_interrupt(
+        &file,
+        &out,
+        &history,
+        Duration::from_secs(30),
+        Duration::from_secs(20),
+    );
     assert_eq!(status.code(), Some(2));
     let recorded: Vec<OpRecord> = lines(&history);
     assert!(recorded.len() >= 20);

@@ -1,9 +1,11 @@
 //! `caplab run` on a file with a `[sweep]` section, as a user runs it: the real binary on a
 //! tiny two-point sweep in a temporary directory.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin;
 
@@ -142,44 +144,15 @@ fn ctrl_c_stops_the_sweep_and_keeps_the_finished_points() {
         .replace("metrics = [\"read_p99_ms\", ", "metrics = [");
     std::fs::write(&file, text).unwrap();
     let out = tmp.path().join("results");
-    let mut child = Command::new(cargo_bin("caplab"))
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // Interrupt the second point once it is recording.
     let history = out.join("tiny-sweep/latest/p2-duration-60s/gossip/history.jsonl");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::fs::read_to_string(&history)
-        .map(|s| s.lines().count())
-        .unwrap_or(0)
-        < 20
-    {
-        assert!(Instant::now() < deadline, "the second point did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "caplab did not stop after SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = common::run_and_interrupt(
+        &file,
+        &out,
+        &history,
+        Duration::from_secs(60),
+        Duration::from_secs(30),
+    );
     assert_eq!(status.code(), Some(2));
     let dir = out.join("tiny-sweep/latest");
     let json: serde_json::Value = serde_json::from_str(&read(&dir.join("sweep.json"))).unwrap();

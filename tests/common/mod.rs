@@ -212,3 +212,55 @@ pub fn run_experiment(dir: &std::path::Path, name: &str, toml: &str) -> std::pat
     );
     dir.join(name).join("latest")
 }
+
+/// Starts `caplab run FILE --out OUT`, waits (up to `start_within`) until `history` holds at
+/// least 20 operations, sends SIGINT (Ctrl-C), and returns the exit status once it stopped
+/// (asserting it did so within `stop_within`).
+pub fn run_and_interrupt(
+    file: &std::path::Path,
+    out: &std::path::Path,
+    history: &std::path::Path,
+    start_within: Duration,
+    stop_within: Duration,
+) -> std::process::ExitStatus {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("caplab"))
+        .arg("run")
+        .arg(file)
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + start_within;
+    while std::fs::read_to_string(history)
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+        < 20
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no operations recorded in {}",
+            history.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + stop_within;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "caplab did not stop after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
