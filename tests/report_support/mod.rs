@@ -5,6 +5,11 @@
 
 use std::path::Path;
 
+#[path = "../analysis_support/mod.rs"]
+mod analysis_support;
+
+use analysis_support::apply;
+
 use caplab::history::{Device, Event, EventKind, OpKind, OpRecord, Outcome};
 
 pub const EXPERIMENT: &str = r#"
@@ -129,17 +134,6 @@ fn fault_event(t_us: u64, start: bool) -> Event {
                 kind,
                 detail,
             }
-        },
-    }
-}
-
-fn apply(t_us: u64, node: &str, user: &str, value: &str) -> Event {
-    Event {
-        t_us,
-        kind: EventKind::Apply {
-            node: node.to_string(),
-            key: format!("profile/{user}"),
-            value: value.to_string(),
         },
     }
 }
