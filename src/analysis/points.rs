@@ -9,7 +9,9 @@
 //! Deliberately left out: values, keys and versions (the report's anomaly examples come from
 //! the summary).
 
-use super::history::{VariantHistory, NONE};
+use std::collections::HashMap;
+
+use super::history::{Sym, VariantHistory, NONE};
 use super::order::{Locality, Order};
 use super::staleness::{Staleness, NOT_APPLICABLE, NO_TIME};
 use crate::history::{Device, OpKind, Outcome};
@@ -62,18 +64,16 @@ pub fn collect(
     staleness: &Staleness,
     window_start_us: u64,
 ) -> Points {
-    let mut dcs: Vec<String> = Vec::new();
-    let mut users: Vec<String> = Vec::new();
-    let mut nodes: Vec<String> = Vec::new();
+    let (mut dcs, mut users, mut nodes) = (Table::default(), Table::default(), Table::default());
     let mut p = Points::default();
     for (i, op) in h.ops.iter().enumerate() {
         let fact = &staleness.reads[i];
-        let dc = index(&mut dcs, h.name(op.dc));
-        let user = index(&mut users, h.name(op.user));
+        let dc = dcs.index(h, op.dc);
+        let user = users.index(h, op.user);
         let node = if op.node == NONE {
             NO_NODE
         } else {
-            index(&mut nodes, h.name(op.node)) as u16
+            nodes.index(h, op.node) as u16
         };
         p.ops.push(OpPoint {
             t_us: op.invoke_us as i64 - window_start_us as i64,
@@ -105,19 +105,26 @@ pub fn collect(
                 .push(Some(t.saturating_sub(op.complete_us))),
         }
     }
-    p.dcs = dcs;
-    p.users = users;
-    p.nodes = nodes;
+    p.dcs = dcs.names;
+    p.users = users.names;
+    p.nodes = nodes.names;
     p
 }
 
-/// The position of `name` in `table`, appending it if new.
-fn index(table: &mut Vec<String>, name: &str) -> usize {
-    match table.iter().position(|n| n == name) {
-        Some(i) => i,
-        None => {
-            table.push(name.to_string());
-            table.len() - 1
-        }
+/// Names in first-seen order, indexed by their interned symbol (one hash lookup per
+/// operation, whatever the number of names).
+#[derive(Default)]
+struct Table {
+    names: Vec<String>,
+    by_sym: HashMap<Sym, usize>,
+}
+
+impl Table {
+    /// The position of `sym`'s name, appending it if new.
+    fn index(&mut self, h: &VariantHistory, sym: Sym) -> usize {
+        *self.by_sym.entry(sym).or_insert_with(|| {
+            self.names.push(h.name(sym).to_string());
+            self.names.len() - 1
+        })
     }
 }
