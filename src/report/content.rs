@@ -206,9 +206,9 @@ fn experiment_section(doc: &mut Doc, e: &Experiment, input: &Input) {
     doc.para(format!(
         "Measured window {} after a {} warm-up, then {} of cool-down for in-flight operations \
          and convergence.",
-        secs(e.duration.as_micros() as u64),
-        secs(e.warmup.as_micros() as u64),
-        secs(e.cooldown.as_micros() as u64)
+        dur(e.duration),
+        dur(e.warmup),
+        dur(e.cooldown)
     ));
     let t = &e.topology;
     let mut rows: Vec<Vec<String>> = Vec::new();
@@ -251,7 +251,7 @@ fn experiment_section(doc: &mut Doc, e: &Experiment, input: &Input) {
             w.rate,
             w.write_fraction * 100.0,
             w.picture_bytes,
-            secs(w.timeout.as_micros() as u64)
+            dur(w.timeout)
         ),
         format!(
             "Viewers: phone {:.0}%, laptop {:.0}%, friend {:.0}% of reads.",
@@ -265,7 +265,7 @@ fn experiment_section(doc: &mut Doc, e: &Experiment, input: &Input) {
             "The first {} users' phones travel to {} at {}.",
             tr.users,
             t.dcs.get(tr.to).map_or("?", |d| d.name.as_str()),
-            secs(tr.at.as_micros() as u64)
+            dur(tr.at)
         ));
     }
     doc.push(Block::List(items));
@@ -317,9 +317,9 @@ fn params(p: &VariantParams) -> String {
     match p {
         VariantParams::Raft(r) => format!(
             "heartbeat {}, election timeout {}–{}, {} reads, log {}",
-            secs(r.heartbeat_interval.as_micros() as u64),
-            secs(r.election_timeout_min.as_micros() as u64),
-            secs(r.election_timeout_max.as_micros() as u64),
+            dur(r.heartbeat_interval),
+            dur(r.election_timeout_min),
+            dur(r.election_timeout_max),
             match r.read_policy {
                 ReadPolicy::Linearizable => "linearizable (ReadIndex)",
                 ReadPolicy::Follower => "follower (local, may be stale)",
@@ -348,7 +348,7 @@ fn params(p: &VariantParams) -> String {
                 AntiEntropy::Pull => "pull",
                 AntiEntropy::PushPull => "push-pull",
             },
-            secs(g.gossip_interval.as_micros() as u64),
+            dur(g.gossip_interval),
             g.write_acks,
             if g.durable { "durable" } else { "volatile" }
         ),
@@ -398,13 +398,14 @@ fn cap_table(input: &Input) -> Block {
     let mut header = vec![String::new()];
     header.extend(input.columns.iter().map(|c| format!("**{}**", c.label)));
     let mut rows: Vec<Vec<String>> = Vec::new();
-    let mut row = |name: &str, f: &dyn Fn(&Column) -> String| {
+    // `f` gets each column with its position.
+    let mut row = |name: &str, f: &dyn Fn(usize, &Column) -> String| {
         let mut r = vec![name.to_string()];
-        r.extend(input.columns.iter().map(f));
+        r.extend(input.columns.iter().enumerate().map(|(i, c)| f(i, c)));
         rows.push(r);
     };
-    row("kind", &|c| c.analysis.summary.kind.clone());
-    row("consistency claim", &|c| {
+    row("kind", &|_, c| c.analysis.summary.kind.clone());
+    row("consistency claim", &|_, c| {
         let v = &c.analysis.summary.verdict;
         let met = match v.met {
             Some(true) => "met",
@@ -414,30 +415,17 @@ fn cap_table(input: &Input) -> Block {
         format!("{}: {met}", v.claim)
     });
     let homes: Vec<Vec<bool>> = input.columns.iter().map(home_flags).collect();
-    let idx = |c: &Column| {
-        input
-            .columns
-            .iter()
-            .position(|x| std::ptr::eq(x.analysis, c.analysis))
-            .unwrap_or(0)
-    };
-    row("write latency, home DC", &|c| {
-        let h = &homes[idx(c)];
-        latency_of(c, OpKind::Write, |i| h[i])
-    });
-    row("write latency, other DC", &|c| {
-        let h = &homes[idx(c)];
-        latency_of(c, OpKind::Write, |i| !h[i])
-    });
-    row("read latency, home DC", &|c| {
-        let h = &homes[idx(c)];
-        latency_of(c, OpKind::Read, |i| h[i])
-    });
-    row("read latency, other DC", &|c| {
-        let h = &homes[idx(c)];
-        latency_of(c, OpKind::Read, |i| !h[i])
-    });
-    row("availability (ok share)", &|c| {
+    for (name, kind, home) in [
+        ("write latency, home DC", OpKind::Write, true),
+        ("write latency, other DC", OpKind::Write, false),
+        ("read latency, home DC", OpKind::Read, true),
+        ("read latency, other DC", OpKind::Read, false),
+    ] {
+        row(name, &|col, c| {
+            latency_of(c, kind, |i| homes[col][i] == home)
+        });
+    }
+    row("availability (ok share)", &|_, c| {
         let a = &c.analysis.summary.availability;
         format!(
             "{} ({} failed, {} unknown)",
@@ -460,7 +448,7 @@ fn cap_table(input: &Input) -> Block {
         })
         .unwrap_or_default();
     for (i, name) in faults.iter().enumerate() {
-        row(&format!("availability during {name}"), &|c| {
+        row(&format!("availability during {name}"), &|_, c| {
             c.analysis
                 .summary
                 .availability
@@ -481,32 +469,30 @@ fn cap_table(input: &Input) -> Block {
                 })
         });
     }
-    row("stale reads (all / friends)", &|c| {
+    row("stale reads (all / friends)", &|_, c| {
         format!(
             "{} / {}",
             pct(c.analysis.summary.reads.stale_fraction),
             pct(device_stale(c, Device::Friend))
         )
     });
-    row("visible on every replica after (p50 / p99)", &|c| match &c
-        .analysis
-        .summary
-        .staleness
-        .convergence_lag_us
-    {
-        Some(l) => {
-            let base = l.stats.as_ref().map_or("—".to_string(), |s| {
-                format!("{} / {}", ms(s.p50), ms(s.p99))
-            });
-            if l.never_converged > 0 {
-                format!("{base} ({} writes never)", l.never_converged)
-            } else {
-                base
+    row(
+        "visible on every replica after (p50 / p99)",
+        &|_, c| match &c.analysis.summary.staleness.convergence_lag_us {
+            Some(l) => {
+                let base = l.stats.as_ref().map_or("—".to_string(), |s| {
+                    format!("{} / {}", ms(s.p50), ms(s.p99))
+                });
+                if l.never_converged > 0 {
+                    format!("{base} ({} writes never)", l.never_converged)
+                } else {
+                    base
+                }
             }
-        }
-        None => "not recorded".to_string(),
-    });
-    row("no stale read after (p50 / p99)", &|c| {
+            None => "not recorded".to_string(),
+        },
+    );
+    row("no stale read after (p50 / p99)", &|_, c| {
         let s = &c.analysis.summary.staleness.stable_latency_us;
         let base = s.stats.as_ref().map_or("—".to_string(), |d| {
             format!("{} / {}", ms(d.p50), ms(d.p99))
@@ -517,7 +503,7 @@ fn cap_table(input: &Input) -> Block {
             base
         }
     });
-    row("linearizable", &|c| {
+    row("linearizable", &|_, c| {
         let l = &c.analysis.summary.linearizability;
         match l.verdict {
             Some(true) => format!("yes ({} keys)", l.keys_linearizable),
@@ -525,7 +511,7 @@ fn cap_table(input: &Input) -> Block {
             None => format!("undecided ({} keys unchecked)", l.keys_unknown),
         }
     });
-    row("read-your-writes / monotonic-read violations", &|c| {
+    row("read-your-writes / monotonic-read violations", &|_, c| {
         let s = &c.analysis.summary.session;
         format!(
             "{} of {} / {} of {}",
@@ -535,14 +521,14 @@ fn cap_table(input: &Input) -> Block {
             s.monotonic_reads_checked
         )
     });
-    row("lost acknowledged writes", &|c| {
+    row("lost acknowledged writes", &|_, c| {
         let l = &c.analysis.summary.lost;
         match &l.explained_by {
             Some(why) if l.lost_writes > 0 => format!("{} ({why})", l.lost_writes),
             _ => l.lost_writes.to_string(),
         }
     });
-    row("messages per operation", &|c| {
+    row("messages per operation", &|_, c| {
         c.analysis
             .summary
             .messages_per_op
@@ -893,8 +879,8 @@ fn ms_opt(us: Option<u64>) -> String {
     us.map_or("—".to_string(), ms)
 }
 
-fn secs(us: u64) -> String {
-    ms(us)
+fn dur(d: std::time::Duration) -> String {
+    ms(d.as_micros() as u64)
 }
 
 fn secs_f(s: f64) -> String {

@@ -109,7 +109,12 @@ pub fn apply(t_us: u64, node: &str, user: &str, value: &str) -> Event {
 }
 
 pub fn fault(t_us: u64, start: bool) -> Event {
-    let (fault, kind, detail) = (0, "partition".to_string(), "isolate asia".to_string());
+    fault_with(t_us, start, "isolate asia")
+}
+
+/// The start or end of partition `faults[0]`, with its `detail` text.
+pub fn fault_with(t_us: u64, start: bool, detail: &str) -> Event {
+    let (fault, kind, detail) = (0, "partition".to_string(), detail.to_string());
     Event {
         t_us,
         kind: if start {

@@ -10,7 +10,7 @@ mod analysis_support;
 
 use analysis_support::apply;
 
-use caplab::history::{Device, Event, EventKind, OpKind, OpRecord, Outcome};
+use caplab::history::{Device, Event, OpKind, OpRecord, Outcome};
 
 pub const EXPERIMENT: &str = r#"
 name = "tiny-partition"
@@ -115,27 +115,7 @@ fn jsonl<T: serde::Serialize>(items: &[T]) -> String {
 }
 
 fn fault_event(t_us: u64, start: bool) -> Event {
-    let (fault, kind, detail) = (
-        0,
-        "partition".to_string(),
-        "faults[0]: isolate asia".to_string(),
-    );
-    Event {
-        t_us,
-        kind: if start {
-            EventKind::FaultStart {
-                fault,
-                kind,
-                detail,
-            }
-        } else {
-            EventKind::FaultEnd {
-                fault,
-                kind,
-                detail,
-            }
-        },
-    }
+    analysis_support::fault_with(t_us, start, "faults[0]: isolate asia")
 }
 
 /// The strong variant: every read returns the newest acknowledged picture; asia clients
