@@ -378,13 +378,7 @@ impl GossipCore {
     pub(super) fn tick_quorum(&mut self, now: Now, out: &mut Output) {
         let t = now.mono_us;
         let handoff = self.config.quorum.is_some_and(|q| q.hinted_handoff);
-        let expired: Vec<u64> = self
-            .coord
-            .writes
-            .iter()
-            .filter(|(_, w)| w.deadline_us <= t)
-            .map(|(k, _)| *k)
-            .collect();
+        let expired: Vec<u64> = due(&self.coord.writes, t, |x| x.deadline_us);
         for token in expired {
             let Some(w) = self.coord.writes.remove(&token) else {
                 continue;
@@ -416,13 +410,7 @@ impl GossipCore {
             }
         }
         let r = self.config.quorum.map_or(1, |q| q.r);
-        let expired: Vec<u64> = self
-            .coord
-            .reads
-            .iter()
-            .filter(|(_, w)| w.deadline_us <= t)
-            .map(|(k, _)| *k)
-            .collect();
+        let expired: Vec<u64> = due(&self.coord.reads, t, |x| x.deadline_us);
         for token in expired {
             if let Some(w) = self.coord.reads.remove(&token) {
                 if !w.answered {
@@ -450,14 +438,8 @@ impl GossipCore {
 
     fn tick_sessions(&mut self, t: u64, out: &mut Output) {
         let wait_us = self.config.session.map_or(0, |s| s.wait.as_micros() as u64);
-        let due: Vec<u64> = self
-            .coord
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.deadline_us <= t)
-            .map(|(k, _)| *k)
-            .collect();
-        for token in due {
+        let expired: Vec<u64> = due(&self.coord.sessions, t, |x| x.deadline_us);
+        for token in expired {
             let Some(s) = self.coord.sessions.get_mut(&token) else {
                 continue;
             };
@@ -504,6 +486,15 @@ impl GossipCore {
             }
         }
     }
+}
+
+/// The tokens of the waits in `waits` whose deadline is at or before `t`.
+fn due<W>(waits: &HashMap<u64, W>, t: u64, deadline: impl Fn(&W) -> u64) -> Vec<u64> {
+    waits
+        .iter()
+        .filter(|(_, w)| deadline(w) <= t)
+        .map(|(k, _)| *k)
+        .collect()
 }
 
 fn answer(newest: &Option<Update>) -> ReadAnswer {
