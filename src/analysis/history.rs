@@ -130,6 +130,14 @@ pub struct NodeEvent {
     pub change: NodeChange,
 }
 
+/// A `lab_error` event: caplab itself failed, so the run is invalid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabError {
+    pub t_us: u64,
+    pub source: String,
+    pub detail: String,
+}
+
 /// Everything the analyses need from one variant's `history.jsonl` and `events.jsonl`.
 #[derive(Debug, Default, Clone)]
 pub struct VariantHistory {
@@ -146,6 +154,8 @@ pub struct VariantHistory {
     pub event_counts: BTreeMap<String, u64>,
     /// Partial last lines of the files (a run killed mid-write), skipped.
     pub truncated_lines: u64,
+    /// caplab's own failures during the run (`lab_error` events), in file order.
+    pub lab_errors: Vec<LabError>,
     open_faults: HashMap<usize, VecDeque<usize>>,
 }
 
@@ -213,6 +223,7 @@ impl VariantHistory {
             EventKind::Pause { .. } => "pause",
             EventKind::Resume { .. } => "resume",
             EventKind::Apply { .. } => "apply",
+            EventKind::LabError { .. } => "lab_error",
         };
         *self.event_counts.entry(name.to_string()).or_default() += 1;
         let t_us = ev.t_us;
@@ -272,6 +283,13 @@ impl VariantHistory {
                 self.node_events.push(e);
             }
             EventKind::LeaderChange { .. } => {}
+            EventKind::LabError { source, detail } => {
+                self.lab_errors.push(LabError {
+                    t_us,
+                    source,
+                    detail,
+                });
+            }
         }
     }
 

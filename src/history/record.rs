@@ -136,6 +136,14 @@ pub enum EventKind {
         key: String,
         value: String,
     },
+    /// caplab itself failed during the run (a socket, accept or bind failure in the link
+    /// layer, a pacer behind its schedule, a dropped record). `source` names the part of
+    /// the lab (`net`, `pacer`, `recorder`, ...), `detail` says what happened. A run with
+    /// any lab error is invalid: its numbers describe the lab, not the system under test.
+    LabError {
+        source: String,
+        detail: String,
+    },
 }
 
 #[cfg(test)]
