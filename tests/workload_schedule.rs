@@ -145,3 +145,23 @@ fn travellers_phones_move_at_the_given_time() {
         )
         .ends_with("/phone"));
 }
+
+/// Validation bounds every weight, but an experiment built in code is not validated:
+/// weights whose sum is infinite must not panic (rand's `WeightedIndex` does on an infinite
+/// sum) nor put every user in the last DC.
+#[test]
+fn weights_whose_sum_overflows_do_not_panic_generation() {
+    let mut exp = experiment(5, "");
+    exp.workload.readers.phone = 1e308;
+    exp.workload.readers.laptop = 1e308;
+    exp.workload.readers.friend = 1e308;
+    exp.workload.friend_weights = vec![1e308; 3];
+    exp.workload.home_weights = vec![1e308; 3];
+    let schedule = Schedule::generate(&exp);
+    assert!(!schedule.ops.is_empty());
+    let homes: HashSet<usize> = schedule.users.iter().map(|u| u.home).collect();
+    assert_eq!(homes.len(), 3, "users spread over every DC: {homes:?}");
+    for op in schedule.ops.iter().filter(|o| o.device == Device::Friend) {
+        assert_ne!(op.dc, schedule.users[op.user].home);
+    }
+}

@@ -65,8 +65,7 @@ impl Schedule {
             Popularity::Zipf { exponent } => Zipf::new(w.users as f64, exponent).ok(),
             Popularity::Uniform => None,
         };
-        let readers =
-            WeightedIndex::new([w.readers.phone, w.readers.laptop, w.readers.friend]).ok();
+        let readers = weighted_index(&[w.readers.phone, w.readers.laptop, w.readers.friend]);
 
         let mut ops = Vec::new();
         let mut writes_per_user = vec![0u64; w.users];
@@ -175,9 +174,9 @@ fn friend_dc(rng: &mut ChaCha8Rng, weights: &[f64], home: DcIdx, dcs: usize) -> 
             }
         })
         .collect();
-    match WeightedIndex::new(&masked) {
-        Ok(idx) => idx.sample(rng),
-        Err(_) => {
+    match weighted_index(&masked) {
+        Some(idx) => idx.sample(rng),
+        None => {
             // No positive weight outside home: any other DC, uniformly.
             let pick = rng.random_range(0..dcs.saturating_sub(1).max(1));
             if pick >= home && dcs > 1 {
@@ -187,4 +186,14 @@ fn friend_dc(rng: &mut ChaCha8Rng, weights: &[f64], home: DcIdx, dcs: usize) -> 
             }
         }
     }
+}
+
+/// A weighted choice over `weights`, or `None` when no weight is positive or the weights are
+/// not usable: negative, not finite, or summing to infinity (`WeightedIndex::new` of rand
+/// 0.9 panics on an infinite sum instead of returning an error). Validation bounds every
+/// weight, so `None` here only keeps generation total.
+fn weighted_index(weights: &[f64]) -> Option<WeightedIndex<f64>> {
+    let usable = weights.iter().all(|w| w.is_finite() && *w >= 0.0)
+        && weights.iter().sum::<f64>().is_finite();
+    usable.then(|| WeightedIndex::new(weights).ok()).flatten()
 }

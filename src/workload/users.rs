@@ -51,14 +51,24 @@ impl User {
 
 /// Builds the users of a workload.
 pub fn make_users(w: &Workload) -> Vec<User> {
-    let total: f64 = w.home_weights.iter().sum();
+    // Validation bounds each weight, so the sum is finite; a non-finite one (an experiment
+    // built in code) counts every DC alike rather than putting every user in the last DC.
+    let sum: f64 = w.home_weights.iter().sum();
+    let equal;
+    let weights: &[f64] = if sum.is_finite() && sum > 0.0 {
+        &w.home_weights
+    } else {
+        equal = vec![1.0; w.home_weights.len()];
+        &equal
+    };
+    let total: f64 = weights.iter().sum();
     let mut users = Vec::with_capacity(w.users);
     for i in 0..w.users {
         // The user's position in [0, total): pick the DC whose cumulative weight covers it.
         let pos = (i as f64 + 0.5) / w.users as f64 * total;
         let mut acc = 0.0;
         let mut home = w.home_weights.len().saturating_sub(1);
-        for (dc, weight) in w.home_weights.iter().enumerate() {
+        for (dc, weight) in weights.iter().enumerate() {
             acc += weight;
             if pos < acc {
                 home = dc;

@@ -22,6 +22,39 @@ pub(crate) const MAX_RATE: f64 = 100_000.0;
 pub(crate) const MAX_PICTURE_BYTES: usize = 1 << 20;
 /// Longest experiment, variant or DC name (names become directory names).
 pub(crate) const MAX_NAME_LEN: usize = 64;
+/// Longest duration anywhere in the file, and longest run (`warmup + duration + cooldown`):
+/// one day. Every timer, delay parameter and offset is a `Duration` at most this long, so
+/// sums of a few of them never overflow.
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+/// Most operations a run may schedule, counted as `rate x duration` (the expected number of
+/// Poisson arrivals). The schedule holds about 120 bytes per operation and each variant's
+/// history about 300, so this bounds a run's memory for operations to roughly 1 GB with two
+/// variants.
+pub(crate) const MAX_OPERATIONS: f64 = 2_000_000.0;
+/// Most `[[faults]]` entries.
+pub(crate) const MAX_FAULTS: usize = 1000;
+/// Most faults all `random` entries together may generate, counted as the expected number
+/// (each entry's window divided by its `mean_interval`).
+pub(crate) const MAX_GENERATED_FAULTS: f64 = 10_000.0;
+/// Largest relative weight (mixture components, DC weights, reader weights). Weights are
+/// ratios, so nothing is lost; the bound keeps every sum finite.
+pub(crate) const MAX_WEIGHT: f64 = 1e9;
+/// Shortest period of a repeating timer (`heartbeat_interval`, `gossip_interval`): a
+/// shorter one only spins a core.
+pub(crate) const MIN_INTERVAL: Duration = Duration::from_millis(1);
+/// Smallest Pareto `shape`: the smallest uniform draw is 2^-53, and `scale * 2^(53/shape)`
+/// stays finite for every scale of at most [`MAX_DURATION`] only when `shape >= 0.1`.
+pub(crate) const MIN_PARETO_SHAPE: f64 = 0.1;
+/// Largest log-normal `sigma`: with a median of at most [`MAX_DURATION`] every sample stays
+/// finite (a standard normal draw is below 14 in magnitude, and e^(25.2 + 10 x 14) fits in
+/// a double); sigma = 10 already spans 40 orders of magnitude.
+pub(crate) const MAX_LOGNORMAL_SIGMA: f64 = 10.0;
+/// Largest Zipf exponent (at 10, the most popular user already gets 99.9% of operations).
+pub(crate) const MAX_ZIPF_EXPONENT: f64 = 10.0;
+/// Variant names that collide with what caplab writes in a run directory besides the
+/// variants' own folders (`crate::report::CHARTS_DIR`; every other entry has an extension,
+/// which a kebab-case name cannot have).
+pub(crate) const RESERVED_VARIANT_NAMES: &[&str] = &["charts"];
 
 pub(crate) const DEFAULT_WARMUP: Duration = Duration::from_secs(2);
 pub(crate) const DEFAULT_COOLDOWN: Duration = Duration::from_secs(3);
@@ -43,10 +76,11 @@ pub(crate) const DEFAULT_READERS: ReaderMix = ReaderMix {
 };
 
 /// The default heartbeat interval: 1.5 times the slowest round trip between two nodes,
-/// rounded up to 10 ms, and at least 50 ms.
+/// rounded up to 10 ms, and at least 50 ms (at most [`MAX_DURATION`], which a round trip
+/// of valid delays never reaches).
 pub(crate) fn default_heartbeat(max_round_trip: Duration) -> Duration {
-    let ms = (max_round_trip.as_secs_f64() * 1.5 * 100.0).ceil() as u64 * 10;
-    Duration::from_millis(ms).max(DEFAULT_HEARTBEAT)
+    let tens = (max_round_trip.as_secs_f64() * 1.5 * 100.0).ceil() as u64;
+    Duration::from_millis(tens.saturating_mul(10)).clamp(DEFAULT_HEARTBEAT, MAX_DURATION)
 }
 
 impl Validator {
@@ -78,8 +112,13 @@ impl Validator {
         }
     }
 
+    /// Any duration: parsed by humantime, at most [`MAX_DURATION`].
     pub(super) fn duration(&mut self, path: &KeyPath, text: &DurationText) -> Option<Duration> {
         match humantime::parse_duration(text.0.trim()) {
+            Ok(d) if d > MAX_DURATION => {
+                self.issue(path, format!("must be at most 24h, got {:?}", text.0));
+                None
+            }
             Ok(d) => Some(d),
             Err(e) => {
                 self.issue(path, format!("invalid duration {:?}: {e}", text.0));
@@ -130,13 +169,35 @@ impl Validator {
         }
     }
 
-    /// A relative weight: finite and not negative.
+    /// A relative weight: finite and not negative, at most [`MAX_WEIGHT`].
     pub(super) fn weight(&mut self, path: &KeyPath, w: f64) -> Option<f64> {
-        if w.is_finite() && w >= 0.0 {
+        if (0.0..=MAX_WEIGHT).contains(&w) {
             Some(w)
+        } else if w > MAX_WEIGHT {
+            self.issue(
+                path,
+                format!("must be at most {MAX_WEIGHT:e} (weights are relative), got {w:e}"),
+            );
+            None
         } else {
             self.issue(path, format!("must be a number >= 0, got {w}"));
             None
         }
+    }
+
+    /// A repeating timer's period: a positive duration of at least [`MIN_INTERVAL`].
+    pub(super) fn interval(&mut self, path: &KeyPath, text: &DurationText) -> Option<Duration> {
+        let d = self.positive_duration(path, text)?;
+        if d < MIN_INTERVAL {
+            self.issue(
+                path,
+                format!(
+                    "must be at least {} (a shorter period only spins a core)",
+                    humantime::format_duration(MIN_INTERVAL)
+                ),
+            );
+            return None;
+        }
+        Some(d)
     }
 }

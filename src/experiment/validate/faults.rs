@@ -17,6 +17,17 @@ impl Validator {
         duration: Option<Duration>,
         cooldown: Option<Duration>,
     ) -> Option<Vec<Fault>> {
+        if raw.len() > MAX_FAULTS {
+            self.issue(
+                &KeyPath::root().key("faults"),
+                format!(
+                    "{} faults; at most {MAX_FAULTS} are supported (a random fault generates \
+                     many)",
+                    raw.len()
+                ),
+            );
+            return None;
+        }
         let mut faults = Vec::with_capacity(raw.len());
         let mut ok = true;
         for (i, f) in raw.iter().enumerate() {
@@ -26,7 +37,31 @@ impl Validator {
                 None => ok = false,
             }
         }
-        ok.then_some(faults)
+        ok.then_some(())?;
+        // Random faults start as a Poisson process over their window (see
+        // `crate::faults::plan`): bound the expected total.
+        let mut expected = 0.0;
+        let mut first = None;
+        for (i, f) in faults.iter().enumerate() {
+            if let (FaultAction::Random(r), Some(run)) = (&f.action, duration) {
+                let end = f.duration.map_or(run, |d| f.at.saturating_add(d).min(run));
+                let window = end.saturating_sub(f.at).as_secs_f64();
+                expected += window / r.mean_interval.as_secs_f64();
+                first.get_or_insert(i);
+            }
+        }
+        if let Some(i) = first.filter(|_| expected > MAX_GENERATED_FAULTS) {
+            self.issue(
+                &KeyPath::root().key("faults").index(i).key("mean_interval"),
+                format!(
+                    "random faults would generate about {expected:.0} faults (window / \
+                     mean_interval, over every random fault); at most {MAX_GENERATED_FAULTS:.0} \
+                     are supported"
+                ),
+            );
+            return None;
+        }
+        Some(faults)
     }
 
     pub(super) fn fault(
@@ -240,6 +275,13 @@ impl Validator {
                 return None;
             }
         };
+        if d > MAX_DURATION {
+            self.issue(
+                path,
+                format!("must be at most 24h either way, got {text:?}"),
+            );
+            return None;
+        }
         let Ok(us) = i64::try_from(d.as_micros()) else {
             self.issue(path, "is too large");
             return None;

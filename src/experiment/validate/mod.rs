@@ -206,6 +206,22 @@ impl Validator {
             raw.cooldown.as_ref(),
             DEFAULT_COOLDOWN,
         );
+        if let (Some(w), Some(d), Some(c)) = (warmup, duration, cooldown) {
+            let total = w.saturating_add(d).saturating_add(c);
+            if total > MAX_DURATION {
+                self.issue(
+                    &root.key("duration"),
+                    format!(
+                        "the run would last {} (warmup {} + duration {} + cooldown {}); at \
+                         most 24h is supported",
+                        humantime::format_duration(total),
+                        humantime::format_duration(w),
+                        humantime::format_duration(d),
+                        humantime::format_duration(c)
+                    ),
+                );
+            }
+        }
         let topology = self.topology(&raw.topology, &names);
         let variants = self.variants(&raw.variants, &names, topology.as_ref());
         let workload = self.workload(&raw.workload, &names, duration);
@@ -229,6 +245,8 @@ impl Validator {
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::{Names, Validator, DEFAULT_CLIENT_DELAY, DEFAULT_LOCAL_DELAY, MAX_NODES};
+use super::*;
 use crate::experiment::error::KeyPath;
 use crate::experiment::model::*;
 use crate::experiment::raw::*;
@@ -247,6 +247,17 @@ impl Validator {
             }
             RawDelay::Pareto { scale, shape } => {
                 let scale = self.duration(&path.key("scale"), scale);
+                // Zero, negative and non-finite shapes keep the distribution's own message.
+                if *shape > 0.0 && *shape < MIN_PARETO_SHAPE {
+                    self.issue(
+                        &path.key("shape"),
+                        format!(
+                            "must be at least {MIN_PARETO_SHAPE}, got {shape:e} (a smaller shape \
+                             draws delays too large to represent)"
+                        ),
+                    );
+                    return None;
+                }
                 DelayModel::pareto(scale?, *shape)
             }
             RawDelay::Lognormal {
@@ -256,6 +267,16 @@ impl Validator {
             } => {
                 let median = self.duration(&path.key("median"), median);
                 let offset = self.duration_or(&path.key("offset"), offset.as_ref(), Duration::ZERO);
+                if sigma.is_finite() && *sigma > MAX_LOGNORMAL_SIGMA {
+                    self.issue(
+                        &path.key("sigma"),
+                        format!(
+                            "must be at most {MAX_LOGNORMAL_SIGMA}, got {sigma:e} (a larger sigma \
+                             draws delays too large to represent)"
+                        ),
+                    );
+                    return None;
+                }
                 DelayModel::log_normal(median?, *sigma, offset?)
             }
             RawDelay::Mixture { components } => {
@@ -275,7 +296,22 @@ impl Validator {
             }
         };
         match result {
-            Ok(model) => Some(model),
+            Ok(model) => {
+                // Raft's default heartbeat and the PBS model use the mean; a mean beyond a day
+                // (a Pareto shape just above 1, a huge sigma) is no usable link.
+                let max_us = MAX_DURATION.as_secs_f64() * 1e6;
+                if let Some(mean) = model.mean_us().filter(|m| !m.is_finite() || *m > max_us) {
+                    self.issue(
+                        path,
+                        format!(
+                            "the mean delay would be {:.3e}s; at most 24h is supported",
+                            mean / 1e6
+                        ),
+                    );
+                    return None;
+                }
+                Some(model)
+            }
             Err(e) => {
                 self.issue(path, e.to_string());
                 None

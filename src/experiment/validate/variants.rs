@@ -31,6 +31,17 @@ impl Validator {
         for (i, v) in raw.iter().enumerate() {
             let p = path.index(i).key("name");
             ok &= self.kebab_name(&p, &v.name);
+            if RESERVED_VARIANT_NAMES.contains(&v.name.as_str()) {
+                self.issue(
+                    &p,
+                    format!(
+                        "{:?} is reserved: caplab writes its own folder of that name in the run \
+                         directory",
+                        v.name
+                    ),
+                );
+                ok = false;
+            }
             if let Some(j) = seen.insert(&v.name, i) {
                 self.issue(
                     &p,
@@ -125,12 +136,10 @@ impl Validator {
             None => Some(default),
         };
         let (rtt, rtt_a, rtt_b) = topology.map_or((Duration::ZERO, 0, 0), |t| t.max_round_trip());
-        let heartbeat = positive(
-            self,
-            "heartbeat_interval",
-            &v.heartbeat_interval,
-            default_heartbeat(rtt),
-        );
+        let heartbeat = match &v.heartbeat_interval {
+            Some(t) => self.interval(&path.key("heartbeat_interval"), t),
+            None => Some(default_heartbeat(rtt)),
+        };
         if let (Some(h), Some(t)) = (heartbeat, topology) {
             if h <= rtt {
                 let (a, b) = (&t.dcs[rtt_a].name, &t.dcs[rtt_b].name);
@@ -267,7 +276,7 @@ impl Validator {
             ok = false;
         }
         let gossip_interval = match &v.gossip_interval {
-            Some(t) => self.positive_duration(&path.key("gossip_interval"), t),
+            Some(t) => self.interval(&path.key("gossip_interval"), t),
             None => Some(d.gossip_interval),
         };
         let write_acks = v.write_acks.unwrap_or(d.write_acks);
@@ -404,5 +413,43 @@ impl Validator {
             timeout: timeout?,
         };
         ok.then_some(Some(q))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{assert_rejected, Rejected, QUICKSTART};
+    use super::RESERVED_VARIANT_NAMES;
+
+    #[test]
+    fn reserved_names_are_the_folders_caplab_writes_in_a_run_directory() {
+        assert!(RESERVED_VARIANT_NAMES.contains(&crate::report::CHARTS_DIR));
+        for name in RESERVED_VARIANT_NAMES {
+            assert!(!name.contains('.'), "{name}: a kebab-case name has no extension");
+        }
+    }
+
+    #[test]
+    fn variant_rules() {
+        let raft = |replace, want| Rejected {
+            base: QUICKSTART,
+            find: "name = \"raft\"",
+            replace,
+            want,
+        };
+        assert_rejected(&[
+            raft(
+                "name = \"charts\"",
+                "variants[0].name: \"charts\" is reserved",
+            ),
+            raft(
+                "name = \"raft\"\nheartbeat_interval = \"500us\"",
+                "variants[0].heartbeat_interval: must be at least 1ms",
+            ),
+            raft(
+                "name = \"raft\"\nelection_timeout_min = \"25h\"",
+                "variants[0].election_timeout_min: must be at most 24h",
+            ),
+        ]);
     }
 }

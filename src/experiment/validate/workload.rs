@@ -33,6 +33,29 @@ impl Validator {
             );
             ok = false;
         }
+        let rate_ok = raw.rate.is_finite() && raw.rate > 0.0 && raw.rate <= MAX_RATE;
+        if let (true, Some(duration)) = (rate_ok, duration) {
+            let expected = raw.rate * duration.as_secs_f64();
+            if expected > MAX_OPERATIONS {
+                self.issue(
+                    &path.key("rate"),
+                    format!(
+                        "rate x duration is {expected:.0} operations; at most {MAX_OPERATIONS:.0} \
+                         fit in memory (lower the rate or the duration)"
+                    ),
+                );
+                ok = false;
+            } else if expected < 1.0 {
+                self.issue(
+                    &path.key("rate"),
+                    format!(
+                        "rate x duration is {expected:.2e} operations; at least 1 is needed \
+                         (raise the rate or the duration)"
+                    ),
+                );
+                ok = false;
+            }
+        }
         if !(0.0..=1.0).contains(&raw.write_fraction) {
             self.issue(&path.key("write_fraction"), "must be between 0 and 1");
             ok = false;
@@ -52,10 +75,13 @@ impl Validator {
             }
             (RawPopularity::Zipf, exponent) => {
                 let exponent = exponent.unwrap_or(DEFAULT_ZIPF_EXPONENT);
-                if exponent.is_finite() && exponent > 0.0 {
+                if exponent.is_finite() && exponent > 0.0 && exponent <= MAX_ZIPF_EXPONENT {
                     Some(Popularity::Zipf { exponent })
                 } else {
-                    self.issue(&path.key("zipf_exponent"), "must be greater than 0");
+                    self.issue(
+                        &path.key("zipf_exponent"),
+                        format!("must be greater than 0 and at most {MAX_ZIPF_EXPONENT}"),
+                    );
                     None
                 }
             }
