@@ -325,8 +325,14 @@ pub fn combinations(parameters: &[Parameter]) -> Vec<Vec<usize>> {
     out
 }
 
+/// Longest part of a point's directory name taken from one value: a swept `description`
+/// may be any length, and file names are at most 255 bytes. The point number keeps names
+/// unique.
+const MAX_DIR_VALUE_CHARS: usize = 40;
+
 /// `p03-gossip_interval-50ms`: the 1-based point number (zero-padded to sort), then each
-/// parameter's last key segment and value, with anything but `[A-Za-z0-9._-]` as `_`.
+/// parameter's last key segment and value (its first 40 characters), with anything but
+/// `[A-Za-z0-9._-]` as `_`.
 pub fn dir_name(
     index: usize,
     total: usize,
@@ -339,7 +345,7 @@ pub fn dir_name(
         name.push('-');
         name.push_str(p.short());
         name.push('-');
-        name.push_str(&values::plain(v));
+        name.extend(values::plain(v).chars().take(MAX_DIR_VALUE_CHARS));
     }
     name.chars()
         .map(|c| {
@@ -454,6 +460,24 @@ range = { from = 20, to = 60, step = 20 }
         assert!(last.raw.sweep.is_none());
         assert!(p.points.iter().all(|x| x.loaded.experiment.seed == 3));
         assert_eq!(p.metrics, [Metric::ReadP99Ms, Metric::StaleShare]);
+    }
+
+    #[test]
+    fn a_long_swept_value_gives_a_short_directory_name() {
+        let long = "a long description ".repeat(40);
+        let source = format!(
+            "description = \"base\"\n{BASE}\n[sweep]\nmetrics = [\"availability\"]\n[[sweep.parameters]]\nkey = \"description\"\nvalues = [\"{long}\", \"{long}!\"]\n"
+        );
+        let Ok(Plan::Sweep(p)) = parse(&source, "t.toml", &Overrides::default()) else {
+            panic!("not a valid sweep:\n{source}");
+        };
+        let names: Vec<&str> = p.points.iter().map(|x| x.dir_name.as_str()).collect();
+        assert_eq!(
+            names[0],
+            "p1-description-a_long_description_a_long_description_a_"
+        );
+        assert_ne!(names[0], names[1]);
+        assert!(names.iter().all(|n| n.len() < 100), "{names:?}");
     }
 
     #[test]
