@@ -12,8 +12,14 @@
 //! - Partition `groups` must list every node exactly once (no implicit extra group).
 //! - A missing seed becomes a random 63-bit one (TOML integers are signed 64-bit, and the
 //!   seed must survive being saved in the run's `experiment.toml`).
-//!
 //! - Variant parameters of the other kind (e.g. `fanout` on a Raft variant) are errors.
+//! - Validation is total: every number is finite and bounded (durations at most 24 h, the
+//!   run too; `rate x duration` at most 2,000,000 operations; weights at most 1e9; delay
+//!   parameters such that every sample is finite; fault counts), so that the steps that
+//!   follow (schedule, fault plan, timers) cannot overflow, panic or run out of memory on
+//!   a value accepted here. The limits are
+//!   constants in `defaults` and listed in `docs/experiment-format.md` ("Limits"); a seeded
+//!   fuzz test feeds thousands of hostile documents through validation.
 //!
 //! Deliberately left out: any check that needs a running cluster.
 //!

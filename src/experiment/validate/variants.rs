@@ -425,7 +425,10 @@ mod tests {
     fn reserved_names_are_the_folders_caplab_writes_in_a_run_directory() {
         assert!(RESERVED_VARIANT_NAMES.contains(&crate::report::CHARTS_DIR));
         for name in RESERVED_VARIANT_NAMES {
-            assert!(!name.contains('.'), "{name}: a kebab-case name has no extension");
+            assert!(
+                !name.contains('.'),
+                "{name}: a kebab-case name has no extension"
+            );
         }
     }
 
