@@ -2,9 +2,10 @@
 //!
 //! Keys are handed to [`check_key`] one at a time, so only one key's records are ever
 //! materialised as [`OpRecord`]s (a million-operation history stays compact). The time
-//! limit covers the variant: each key gets an equal share of the time left, and keys still
-//! undecided get a second round with what the quick ones left over, as
-//! [`crate::check::linearizability::check_history`] does. The verdict is `false` if any key
+//! limit covers the variant and is split between keys by the checker's own
+//! [`decide_in_rounds`] (as in [`crate::check::linearizability::check_history`]): each key
+//! gets an equal share of the time left, and keys still undecided get a second round with
+//! what the quick ones left over. The verdict is `false` if any key
 //! is not linearizable, else `null` if any key is undecided, else `true`. The smallest
 //! counterexample found (fewest operations) is kept.
 //!
@@ -16,7 +17,9 @@ use serde::Serialize;
 
 use super::history::VariantHistory;
 use super::order::Order;
-use crate::check::linearizability::{check_key, Counterexample, KeyVerdict};
+use crate::check::linearizability::{
+    check_key, decide_in_rounds, Counterexample, Deadline, KeyVerdict,
+};
 use crate::history::OpRecord;
 
 #[derive(Debug, Clone, Serialize)]
@@ -33,7 +36,6 @@ pub struct Linearizability {
 
 pub fn analyse(h: &VariantHistory, order: &Order, limit: Duration) -> Linearizability {
     let start = Instant::now();
-    let end = start + limit;
     // Operations of each key, gathered once (indices), so that building a key's records is
     // proportional to its size.
     let mut per_key: Vec<Vec<u32>> = vec![Vec::new(); order.keys.len()];
@@ -42,25 +44,19 @@ pub fn analyse(h: &VariantHistory, order: &Order, limit: Duration) -> Linearizab
             per_key[k as usize].push(i as u32);
         }
     }
-    let mut verdicts: Vec<Option<KeyVerdict>> = vec![None; order.keys.len()];
-    for _round in 0..2 {
-        let pending: Vec<usize> = (0..verdicts.len())
-            .filter(|&i| matches!(verdicts[i], None | Some(KeyVerdict::Unknown)))
-            .collect();
-        for (done, &ki) in pending.iter().enumerate() {
-            let now = Instant::now();
-            if now >= end {
-                break;
-            }
-            let share = end.saturating_duration_since(now) / (pending.len() - done) as u32;
+    let verdicts = decide_in_rounds(
+        order.keys.len(),
+        Deadline::after(start, limit),
+        |v: &KeyVerdict| matches!(v, KeyVerdict::Unknown),
+        |ki, share| {
             let recs: Vec<OpRecord> = per_key[ki]
                 .iter()
                 .map(|&i| h.record(&h.ops[i as usize]))
                 .collect();
             let refs: Vec<&OpRecord> = recs.iter().collect();
-            verdicts[ki] = Some(check_key(&refs, now + share));
-        }
-    }
+            check_key(&refs, share)
+        },
+    );
     let mut result = Linearizability {
         verdict: Some(true),
         keys_linearizable: 0,
