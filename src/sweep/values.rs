@@ -76,9 +76,13 @@ fn expand_range(r: &RawRange) -> Result<Vec<SweepValue>, ValuesError> {
                     format!("must be at least from ({from}), got {to}"),
                 ));
             }
-            let count = (to - from) / step + 1;
+            // In i128: `to - from` of two i64 may not fit in an i64.
+            let count = (i128::from(*to) - i128::from(*from)) / i128::from(*step) + 1;
             check_count(count as u128)?;
-            Ok((0..count).map(|i| Integer(from + i * step)).collect())
+            // Every value lies in `from ..= to`, so it fits in an i64 again.
+            Ok((0..count)
+                .map(|i| Integer((i128::from(*from) + i * i128::from(*step)) as i64))
+                .collect())
         }
         (String(from), String(to), String(step)) => {
             let parse = |field, text: &str| {
@@ -116,7 +120,12 @@ fn expand_range(r: &RawRange) -> Result<Vec<SweepValue>, ValuesError> {
                     format!("must be greater than 0, got {step}"),
                 ));
             }
-            if from.is_nan() || to.is_nan() || from > to || !to.is_finite() {
+            for (field, v) in [("range.from", from), ("range.to", to)] {
+                if !v.is_finite() {
+                    return Err(err(field, format!("must be a finite number, got {v}")));
+                }
+            }
+            if from > to {
                 return Err(err(
                     "range.to",
                     format!("must be at least from ({from}), got {to}"),
@@ -270,6 +279,26 @@ mod tests {
             .unwrap_err()
             .message
             .contains("1001 values"));
+    }
+
+    #[test]
+    fn ranges_at_the_ends_of_the_number_types_do_not_overflow() {
+        let (min, max) = (i64::MIN + 1, i64::MAX);
+        assert_eq!(
+            range(Integer(min), Integer(max), Integer(max)).unwrap(),
+            [Integer(min), Integer(0), Integer(max)]
+        );
+        assert!(range(Integer(min), Integer(max), Integer(1))
+            .unwrap_err()
+            .message
+            .contains("18446744073709551615 values"));
+        for (from, to, field) in [
+            (Float(0.0), Float(f64::INFINITY), "range.to"),
+            (Float(f64::NEG_INFINITY), Float(0.0), "range.from"),
+            (Float(f64::NAN), Float(1.0), "range.from"),
+        ] {
+            assert_eq!(range(from, to, Float(1.0)).unwrap_err().field, field);
+        }
     }
 
     #[test]
