@@ -1,8 +1,11 @@
 //! Fuzz-style test: thousands of seeded random experiment documents, biased towards edge
 //! values (0, negative, 1e-300, 1e308, inf, NaN, "1ns", "1000y", reserved names, keys of the
-//! wrong kind), fed to validation. Validation must answer every one with `Ok` or an error,
-//! never a panic; an accepted document must also generate its schedule and fault plan
-//! without panicking (the pure steps a run starts with).
+//! wrong kind, `[sweep]` lists and ranges), fed to validation through the sweep planner.
+//! Validation must answer every one with `Ok` or an error, never a panic; every accepted
+//! experiment (each sweep point) must also generate its schedule and fault plan without
+//! panicking (the pure steps a run starts with). Each document picks how hostile it is
+//! (from none to half its values), so both outcomes are reached; a failure names the seed
+//! and prints the document.
 //!
 //! Deliberately left out: coverage guidance (a plain seeded generator is reproducible and
 //! fast) and running anything with sockets.
@@ -14,7 +17,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::MAX_OPERATIONS;
-use crate::experiment::Overrides;
+use crate::experiment::{Loaded, Overrides};
+use crate::sweep::Plan;
 
 const CASES: u64 = 2000;
 
@@ -246,10 +250,6 @@ impl Gen {
                 ("gossip_interval", b'd'),
                 ("write_acks", b'i'),
                 ("replicas", b'i'),
-                ("read_quorum", b'i'),
-                ("write_quorum", b'i'),
-                ("quorum_timeout", b'd'),
-                ("session_wait", b'd'),
             ];
             // Keys of the other kind only in hostile documents.
             let (own, other) = if kind == "raft" {
@@ -266,8 +266,22 @@ impl Gen {
                     let _ = writeln!(d, "{key} = {value}");
                 }
             }
-            if self.chance(0.1) {
-                d.push_str("session = \"tokens\"\n");
+            // Keys that only apply with another key: both, or (hostile) one alone.
+            if kind == "gossip" && self.chance(0.1) {
+                let _ = writeln!(d, "session = \"tokens\"\nsession_wait = {}", self.dur());
+            }
+            if kind == "gossip" && self.chance(0.1) {
+                let (n, r, w) = (self.int(), self.int(), self.int());
+                let _ = writeln!(
+                    d,
+                    "replicas = {n}\nread_quorum = {r}\nwrite_quorum = {w}\nquorum_timeout = {}",
+                    self.dur()
+                );
+            }
+            for key in ["read_quorum", "session_wait"] {
+                if self.chance(self.edge / 4.0) {
+                    let _ = writeln!(d, "{key} = {}", self.int());
+                }
             }
         }
         let _ = writeln!(
@@ -314,7 +328,49 @@ impl Gen {
         for _ in 0..self.rng.random_range(0..4) {
             self.fault(&mut d);
         }
+        if self.chance(0.3) {
+            self.sweep(&mut d);
+        }
         d
+    }
+
+    /// A `[sweep]` over one key, by a list or a range of sane or hostile values.
+    fn sweep(&mut self, d: &mut String) {
+        // The planner expands values only once the base file is valid, so the sweep is
+        // hostile on its own account, whatever the rest of the document is.
+        let edge = std::mem::replace(&mut self.edge, 0.5);
+        let key = self.pick(&[
+            "workload.rate",
+            "workload.users",
+            "duration",
+            "workload.write_fraction",
+            "description",
+            "topology.dcs.eu.nodes",
+        ]);
+        let metric = self.either(&["availability", "stale_share"], &["p99_latency", ""]);
+        let _ = writeln!(
+            d,
+            "[sweep]\nmetrics = [\"{metric}\"]\n[[sweep.parameters]]\nkey = \"{key}\""
+        );
+        let (a, b, step) = match self.rng.random_range(0..3) {
+            // Hostile integer ranges reach the ends of i64, where widths overflow.
+            0 if self.chance(0.5) => {
+                let (min, max) = ("-9223372036854775808", "9223372036854775807");
+                let ends = [(min, max), ("-1", max), (min, "1"), (min, "0")];
+                let (a, b) = *ends.choose(&mut self.rng).unwrap_or(&ends[0]);
+                let step = self.pick(&["1", max]);
+                (a.to_owned(), b.to_owned(), step.to_owned())
+            }
+            0 => (self.int(), self.int(), self.int()),
+            1 => (self.float(), self.float(), self.float()),
+            _ => (self.dur(), self.dur(), self.dur()),
+        };
+        if self.chance(0.5) {
+            let _ = writeln!(d, "values = [{a}, {b}]");
+        } else {
+            let _ = writeln!(d, "range = {{ from = {a}, to = {b}, step = {step} }}");
+        }
+        self.edge = edge;
     }
 
     fn fault(&mut self, d: &mut String) {
@@ -398,8 +454,14 @@ fn random_documents_never_panic_validation() {
     for seed in 0..CASES {
         let doc = Gen::new(seed).document();
         let result = std::panic::catch_unwind(|| {
-            let loaded = crate::experiment::parse(&doc, "fuzz.toml", &Overrides::default());
-            if let Ok(loaded) = &loaded {
+            // Through the sweep planner, which validates the file and then every point.
+            let plan = crate::sweep::parse(&doc, "fuzz.toml", &Overrides::default());
+            let points: Vec<&Loaded> = match &plan {
+                Ok(Plan::Single(loaded)) => vec![loaded],
+                Ok(Plan::Sweep(sweep)) => sweep.points.iter().map(|p| &p.loaded).collect(),
+                Err(_) => Vec::new(),
+            };
+            for loaded in points {
                 let exp = &loaded.experiment;
                 // Validation bounds rate x duration; keep the test fast all the same.
                 let ops = exp.workload.rate * exp.duration.as_secs_f64();
@@ -411,7 +473,7 @@ fn random_documents_never_panic_validation() {
                 let _ = exp.topology.max_round_trip();
                 let _ = loaded.to_toml();
             }
-            loaded.is_ok()
+            plan.is_ok()
         });
         match result {
             Ok(true) => accepted += 1,
