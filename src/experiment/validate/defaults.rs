@@ -31,6 +31,10 @@ pub(crate) const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 /// history about 300, so this bounds a run's memory for operations to roughly 1 GB with two
 /// variants.
 pub(crate) const MAX_OPERATIONS: f64 = 2_000_000.0;
+/// Largest `max_payload_entries` and `snapshot_after`: a run has far fewer log entries (at
+/// most [`MAX_OPERATIONS`] writes), and openraft adds these values to log indices, so a
+/// bound keeps that arithmetic far from overflow.
+pub(crate) const MAX_RAFT_ENTRIES: u64 = 1_000_000_000;
 /// Most `[[faults]]` entries.
 pub(crate) const MAX_FAULTS: usize = 1000;
 /// Most faults all `random` entries together may generate, counted as the expected number

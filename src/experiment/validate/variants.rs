@@ -193,14 +193,24 @@ impl Validator {
             }
         }
         let max_payload_entries = v.max_payload_entries.unwrap_or(DEFAULT_MAX_PAYLOAD_ENTRIES);
-        if max_payload_entries == 0 {
-            self.issue(&path.key("max_payload_entries"), "must be at least 1");
-            ok = false;
-        }
         let snapshot_after = v.snapshot_after.unwrap_or(DEFAULT_SNAPSHOT_AFTER);
-        if snapshot_after == 0 {
-            self.issue(&path.key("snapshot_after"), "must be at least 1");
-            ok = false;
+        for (key, n) in [
+            ("max_payload_entries", max_payload_entries),
+            ("snapshot_after", snapshot_after),
+        ] {
+            if n == 0 {
+                self.issue(&path.key(key), "must be at least 1");
+                ok = false;
+            } else if n > MAX_RAFT_ENTRIES {
+                self.issue(
+                    &path.key(key),
+                    format!(
+                        "must be at most {MAX_RAFT_ENTRIES} (a run has far fewer log entries), \
+                         got {n}"
+                    ),
+                );
+                ok = false;
+            }
         }
         let storage = match (v.storage.unwrap_or(RawStorage::Memory), v.fsync) {
             (RawStorage::Memory, Some(_)) => {
@@ -449,6 +459,12 @@ mod tests {
                 "name = \"raft\"\nheartbeat_interval = \"500us\"",
                 "variants[0].heartbeat_interval: must be at least 1ms",
             ),
+            Rejected {
+                base: QUICKSTART,
+                find: "snapshot_after = 5000 ",
+                replace: "snapshot_after = 9223372036854775807 ",
+                want: "variants[0].snapshot_after: must be at most 1000000000",
+            },
             raft(
                 "name = \"raft\"\nelection_timeout_min = \"25h\"",
                 "variants[0].election_timeout_min: must be at most 24h",
