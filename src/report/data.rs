@@ -9,12 +9,15 @@
 
 use std::collections::BTreeMap;
 
+pub use crate::analysis::fault_devices::DEVICES;
 use crate::analysis::latency::exact_quantile;
+use crate::analysis::pbs_compare::PbsComparison;
 use crate::analysis::staleness::VisibilityBucket;
 use crate::analysis::timeseries::SecondRow;
+pub use crate::analysis::visibility_facts::{Reader, MIN_BUCKET_READS};
 use crate::analysis::VariantAnalysis;
 use crate::experiment::Experiment;
-use crate::history::{Device, OpKind, Outcome};
+use crate::history::{OpKind, Outcome};
 
 /// A fault window, in seconds since the start of the measured window.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,8 +41,13 @@ pub struct Column<'a> {
     /// The experiment the variant ran in.
     pub experiment: &'a Experiment,
     pub bands: Vec<Band>,
+}
+
+impl Column<'_> {
     /// The PBS prediction beside the measurement (partial-quorum variants only).
-    pub pbs: Option<super::pbs::PbsComparison>,
+    pub fn pbs(&self) -> Option<&PbsComparison> {
+        self.analysis.summary.pbs.as_ref()
+    }
 }
 
 /// The columns of a chart or report.
@@ -191,9 +199,6 @@ pub fn group_latency(v: &VariantAnalysis) -> (GroupLatency, GroupLatency) {
     (finish(by_dc), finish(by_device))
 }
 
-/// Devices in the order the report talks about them.
-pub const DEVICES: [Device; 3] = [Device::Phone, Device::Laptop, Device::Friend];
-
 /// A per-second share `num / den` as `(second + 0.5, share)`; seconds with `den == 0` are
 /// left out (a gap, not a zero).
 pub fn per_second(
@@ -231,9 +236,6 @@ pub fn staleness(v: &VariantAnalysis) -> Vec<(f64, f64)> {
     )
 }
 
-/// Fewest reads in a visibility bucket for it to be drawn.
-pub const MIN_BUCKET_READS: u64 = 5;
-
 /// A visibility curve as `(milliseconds since the write's acknowledgement, P(visible))`, one
 /// point per bucket with at least [`MIN_BUCKET_READS`] reads, at the bucket's geometric
 /// middle (the open last bucket at twice its start).
@@ -258,8 +260,7 @@ pub fn bucket_mid_ms(from_us: u64, to_us: Option<u64>) -> f64 {
 
 /// The PBS prediction of a column on the same buckets as [`visibility_of`].
 pub fn pbs_visibility(c: &Column, reader: Reader) -> Vec<(f64, f64)> {
-    c.pbs
-        .as_ref()
+    c.pbs()
         .map(|p| {
             p.rows(reader)
                 .iter()
@@ -270,21 +271,8 @@ pub fn pbs_visibility(c: &Column, reader: Reader) -> Vec<(f64, f64)> {
         .unwrap_or_default()
 }
 
-/// Which readers a visibility curve is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reader {
-    /// Readers in the DC the write was made in (e.g. the owner's laptop).
-    SameDc,
-    /// Readers in another DC (e.g. a friend abroad).
-    OtherDc,
-}
-
 pub fn visibility_of(v: &VariantAnalysis, reader: Reader) -> Vec<(f64, f64)> {
-    let vis = &v.summary.staleness.visibility;
-    visibility(match reader {
-        Reader::SameDc => &vis.same_dc,
-        Reader::OtherDc => &vis.other_dc,
-    })
+    visibility(reader.buckets(&v.summary.staleness.visibility))
 }
 
 /// Empirical CDF of samples in milliseconds: `(ms, share of all samples at most ms)`.
