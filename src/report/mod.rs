@@ -12,7 +12,8 @@
 //! - [`charts`]: the charts, for PNG and SVG;
 //! - [`doc`]: a report as data, rendered to Markdown and HTML;
 //! - [`content`]: what the report says, written from the numbers;
-//! - [`sweep`]: the charts and the opening section of a sweep's report.
+//! - [`sweep`]: the charts and the opening section of a sweep's report ([`sweep_chart`]:
+//!   what one sweep chart draws).
 //!
 //! Deliberately left out: interactive charts and anything that needs the network to view.
 
@@ -23,6 +24,7 @@ pub mod doc;
 pub mod error;
 pub mod style;
 pub mod sweep;
+pub mod sweep_chart;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -15,7 +15,7 @@ use plotters::prelude::*;
 
 use super::{nothing, DrawError};
 use crate::report::style;
-use crate::report::sweep::{number_label, SweepChart, XAxis};
+use crate::report::sweep_chart::{number_label, SweepChart, XAxis};
 
 /// Chart size: one panel, like the other single-panel charts.
 pub fn size() -> (u32, u32) {
