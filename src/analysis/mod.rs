@@ -21,7 +21,8 @@
 //!   link delay distributions alone, to set beside the measured one; [`pbs_compare`]: that
 //!   prediction for exactly the reads a quorum variant's run judged, per visibility bucket.
 //! - [`visibility_facts`]: per reader class, how many reads saw the write and from when 99%.
-//! - [`home`]: latency at the profile owner's home DC and elsewhere.
+//! - [`home`]: latency at the profile owner's home DC and elsewhere; [`latency_groups`]:
+//!   percentile curves and p50 / p99 by DC and device, as the latency charts draw them.
 //! - [`fault_devices`]: each fault per device (operations, successes) and its worst DC.
 //! - [`breakdown`], [`latency`]: per-group counts, HdrHistogram latencies, stale shares.
 //! - [`availability`]: success shares, fault windows, recovery times.
@@ -46,6 +47,7 @@ pub mod fenwick;
 pub mod history;
 pub mod home;
 pub mod latency;
+pub mod latency_groups;
 pub mod linearizable;
 pub mod load;
 pub mod lost_writes;

@@ -22,6 +22,7 @@ use super::fault_devices::{self, FaultDevices};
 use super::history::VariantHistory;
 use super::home::{self, HomeLatency};
 use super::latency::DurationStats;
+use super::latency_groups::{self, GroupLatency, PercentileCurves};
 use super::linearizable::{self, Linearizability};
 use super::lost_writes::{self, LostWrites, WriteOrder};
 use super::order::Order;
@@ -130,6 +131,8 @@ pub struct VariantSummary {
     pub fault_devices: Vec<FaultDevices>,
     /// Partial-quorum gossip variants: the PBS prediction beside the measured visibility.
     pub pbs: Option<PbsComparison>,
+    /// Exact p50 / p99 of `ok` operations by client DC and by device.
+    pub latency_by_group_us: GroupLatency,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -159,6 +162,8 @@ pub struct VariantAnalysis {
     pub timeseries: TimeSeries,
     /// Per-operation samples, for charts.
     pub points: Points,
+    /// Percentile curves of `ok` reads and writes, for the percentile chart.
+    pub percentiles: PercentileCurves,
 }
 
 pub fn analyse(h: &VariantHistory, ctx: &VariantContext) -> Result<VariantAnalysis, AnalysisError> {
@@ -173,6 +178,7 @@ pub fn analyse(h: &VariantHistory, ctx: &VariantContext) -> Result<VariantAnalys
         rest.map(|(parts, timeseries, points)| VariantAnalysis {
             summary: parts.finish(ctx, lin),
             timeseries,
+            percentiles: PercentileCurves::of(&points),
             points,
         })
     })
@@ -191,6 +197,7 @@ struct Parts {
     home_latency: Option<HomeLatency>,
     fault_devices: Vec<FaultDevices>,
     pbs: Option<PbsComparison>,
+    latency_by_group: GroupLatency,
     reads: (u64, u64),
     writes: (u64, u64, u64, u64),
 }
@@ -241,6 +248,7 @@ fn analyse_rest(
     let exp = ctx.experiment.as_deref();
     let home_latency = exp.map(|e| home::analyse(h, &home::homes(e)));
     let fault_devices = fault_devices::analyse(&availability.faults, &points);
+    let latency_by_group = latency_groups::group_latency(&points);
     let pbs = exp
         .zip(ctx.params.as_ref())
         .and_then(|(e, params)| pbs_compare::compare(h, &points, &e.topology, params));
@@ -258,6 +266,7 @@ fn analyse_rest(
             home_latency,
             fault_devices,
             pbs,
+            latency_by_group,
             reads,
             writes,
         },
@@ -315,6 +324,7 @@ impl Parts {
             reader_visibility,
             fault_devices: self.fault_devices,
             pbs: self.pbs,
+            latency_by_group_us: self.latency_by_group,
         }
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 pub use crate::analysis::fault_devices::DEVICES;
-use crate::analysis::latency::exact_quantile;
+use crate::analysis::home::P50P99;
 use crate::analysis::pbs_compare::PbsComparison;
 use crate::analysis::staleness::VisibilityBucket;
 use crate::analysis::timeseries::SecondRow;
@@ -139,64 +139,24 @@ pub fn nines(p: f64) -> f64 {
     -(1.0 - p).max(1e-9).log10()
 }
 
-/// Latency percentile curve of the `ok` operations of `kind`: `(nines, milliseconds)` from
-/// p0 up to the percentile the sample count supports (one in `n`), in steps of 0.05 nines,
-/// and the maximum as the last point.
+/// Latency percentile curve of the `ok` operations of `kind`: `(nines, milliseconds)` (see
+/// `analysis::latency_groups`).
 pub fn percentile_curve(v: &VariantAnalysis, kind: OpKind) -> Vec<(f64, f64)> {
-    let mut lat: Vec<u64> = v
-        .points
-        .ops
-        .iter()
-        .filter(|p| p.kind == kind && p.outcome == Outcome::Ok)
-        .map(|p| p.latency_us)
-        .collect();
-    if lat.is_empty() {
-        return Vec::new();
-    }
-    lat.sort_unstable();
-    let top = (lat.len() as f64).log10().min(5.0);
-    let mut out = Vec::new();
-    let mut x = 0.0;
-    while x < top {
-        let p = 1.0 - 10f64.powf(-x);
-        if let Some(us) = exact_quantile(&lat, p) {
-            out.push((x, us as f64 / 1e3));
-        }
-        x += 0.05;
-    }
-    if let Some(&max) = lat.last() {
-        out.push((top, max as f64 / 1e3));
-    }
-    out
+    v.percentiles.get(kind).to_vec()
 }
 
 /// p50 and p99 latency (ms) of `ok` operations, by a grouping of the operations.
 pub type GroupLatency = BTreeMap<String, (f64, f64)>;
 
-/// p50/p99 of `ok` operations by client DC and by device.
+/// p50/p99 of `ok` operations by client DC and by device, in milliseconds.
 pub fn group_latency(v: &VariantAnalysis) -> (GroupLatency, GroupLatency) {
-    let mut by_dc: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    let mut by_device: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for p in v.points.ops.iter().filter(|p| p.outcome == Outcome::Ok) {
-        if let Some(dc) = v.points.dcs.get(p.dc as usize) {
-            by_dc.entry(dc.clone()).or_default().push(p.latency_us);
-        }
-        by_device
-            .entry(p.device.as_str().to_string())
-            .or_default()
-            .push(p.latency_us);
-    }
-    let finish = |m: BTreeMap<String, Vec<u64>>| {
-        m.into_iter()
-            .filter_map(|(k, mut v)| {
-                v.sort_unstable();
-                let p50 = exact_quantile(&v, 0.5)?;
-                let p99 = exact_quantile(&v, 0.99)?;
-                Some((k, (p50 as f64 / 1e3, p99 as f64 / 1e3)))
-            })
+    let ms = |m: &BTreeMap<String, P50P99>| -> GroupLatency {
+        m.iter()
+            .map(|(k, p)| (k.clone(), (p.p50 as f64 / 1e3, p.p99 as f64 / 1e3)))
             .collect()
     };
-    (finish(by_dc), finish(by_device))
+    let g = &v.summary.latency_by_group_us;
+    (ms(&g.by_dc), ms(&g.by_device))
 }
 
 /// A per-second share `num / den` as `(second + 0.5, share)`; seconds with `den == 0` are
