@@ -80,6 +80,16 @@ impl PbsComparison {
     }
 }
 
+/// What a WARS configuration of one read is made of: the writer's and the reader's DC, and
+/// per replica in preference order its DC and whether it is the writer's or the reader's
+/// coordinator (then its delays to that coordinator are zero).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SetupKey {
+    writer_dc: usize,
+    reader_dc: usize,
+    replicas: Vec<(usize, bool, bool)>,
+}
+
 /// The comparison for a variant with `params` run on `topo`, if it is a partial-quorum
 /// gossip variant. `points` are `h`'s, operation for operation.
 pub fn compare(
@@ -105,7 +115,10 @@ pub fn compare(
         }
     };
     let client_hops_us = 2.0 * topo.client_delay.mean_us().unwrap_or(0.0);
-    let mut cache: HashMap<(usize, usize, Vec<u32>), Thresholds> = HashMap::new();
+    // A configuration's delays depend only on DCs and on which replica is a coordinator, so
+    // reads with the same [`SetupKey`] share one simulation (the same seed on the same
+    // configuration gives the same sample).
+    let mut cache: HashMap<SetupKey, Thresholds> = HashMap::new();
     // [same, other][bucket] = (reads, visible, predicted sum)
     let buckets = VISIBILITY_EDGES_US.len() + 1;
     let mut acc = [
@@ -133,7 +146,15 @@ pub fn compare(
             continue;
         };
         let replicas = ring.quorum_replicas(h.name(hop.key), &q);
-        let thr = match cache.entry((*wn, *rn, replicas.clone())) {
+        let key = SetupKey {
+            writer_dc: node_dc[*wn],
+            reader_dc: node_dc[*rn],
+            replicas: replicas
+                .iter()
+                .map(|&i| (node_dc[i as usize], i as usize == *wn, i as usize == *rn))
+                .collect(),
+        };
+        let thr = match cache.entry(key) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => {
                 let per = |f: &dyn Fn(usize) -> DelayModel| -> Vec<DelayModel> {
