@@ -5,8 +5,8 @@
 
 mod common;
 
+use caplab::analysis::visibility_facts::Reader;
 use caplab::analysis::{analyse_run, CheckOptions};
-use caplab::report::{self, data::Reader};
 
 const EXPERIMENT: &str = r#"
 name = "pbs-check"
@@ -52,8 +52,9 @@ fn measured_visibility_of_r1_w1_matches_the_pbs_prediction() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = common::run_experiment(tmp.path(), "pbs-check", EXPERIMENT);
     let run = analyse_run(&dir, &CheckOptions::default()).unwrap();
-    let input = report::run_input(&run);
-    let pbs = input.columns[0]
+    let pbs = run.variants[0]
+        .1
+        .summary
         .pbs
         .as_ref()
         .expect("a quorum variant has a prediction");

@@ -75,6 +75,47 @@ fn chart_series_are_the_numbers_of_the_run() {
     assert_eq!(input.dcs(), vec!["asia".to_string(), "eu".to_string()]);
 }
 
+/// The numbers the report words are the analysis's (kept in the summary): the home-DC
+/// split, each device during the partition, the worst DC, and the visibility facts.
+#[test]
+fn the_analysis_measures_what_the_report_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = analysed(tmp.path());
+    let strong = &variant(&run, "strong").summary;
+    let eventual = &variant(&run, "eventual").summary;
+
+    // Strong writes take 80 ms (bob) or 200 ms (alice), all at home.
+    let home = strong.home_latency_us.unwrap();
+    let w = home.get(OpKind::Write, true).unwrap();
+    assert_eq!((w.p50, w.p99), (80_000, 200_000));
+    assert_eq!(home.get(OpKind::Write, false), None);
+    let r = home.get(OpKind::Read, true).unwrap();
+    assert_eq!((r.p50, r.p99), (40_000, 40_000));
+
+    // During the partition: the asia friend's reads all fail for strong, none for eventual.
+    let f = &strong.fault_devices[0];
+    let (phone, friend) = (&f.by_device["phone"], &f.by_device["friend"]);
+    assert_eq!((phone.ops, phone.ok), (8, 4));
+    assert_eq!((friend.ops, friend.ok, friend.ok_fraction), (3, 0, 0.0));
+    let worst = f.worst_dc.as_ref().unwrap();
+    assert_eq!((worst.dc.as_str(), worst.ok_fraction), ("asia", 0.0));
+    assert!(eventual.fault_devices[0]
+        .by_device
+        .values()
+        .all(|d| d.ok == d.ops));
+
+    // Other-DC readers of the eventual variant: 6 of 10 saw the update, never 99%.
+    let other = eventual.reader_visibility.other_dc;
+    assert_eq!((other.reads, other.visible), (10, 6));
+    assert_eq!(other.visible_99_after_us, None);
+    assert_eq!(
+        strong.reader_visibility.same_dc.visible_99_after_us,
+        Some(20_000)
+    );
+    // No partial quorum here, so no PBS prediction.
+    assert!(strong.pbs.is_none() && eventual.pbs.is_none());
+}
+
 #[test]
 fn every_chart_is_a_valid_png_and_svg() {
     let tmp = tempfile::tempdir().unwrap();

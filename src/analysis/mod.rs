@@ -18,7 +18,12 @@
 //! - [`staleness`]: stale reads, k, age, visibility curve, stable latency, convergence lag
 //!   (with the [`fenwick`] trees that keep them O(n log n)).
 //! - [`pbs`]: the PBS (WARS) model's predicted visibility curve for a partial quorum, from
-//!   link delay distributions alone, to set beside the measured one.
+//!   link delay distributions alone, to set beside the measured one; [`pbs_compare`]: that
+//!   prediction for exactly the reads a quorum variant's run judged, per visibility bucket.
+//! - [`visibility_facts`]: per reader class, how many reads saw the write and from when 99%.
+//! - [`home`]: latency at the profile owner's home DC and elsewhere; [`latency_groups`]:
+//!   percentile curves and p50 / p99 by DC and device, as the latency charts draw them.
+//! - [`fault_devices`]: each fault per device (operations, successes) and its worst DC.
 //! - [`breakdown`], [`latency`]: per-group counts, HdrHistogram latencies, stale shares.
 //! - [`availability`]: success shares, fault windows, recovery times.
 //! - [`session`]: read-your-writes and monotonic reads per user and device.
@@ -37,14 +42,18 @@ pub mod availability;
 pub mod breakdown;
 pub mod cost;
 pub mod error;
+pub mod fault_devices;
 pub mod fenwick;
 pub mod history;
+pub mod home;
 pub mod latency;
+pub mod latency_groups;
 pub mod linearizable;
 pub mod load;
 pub mod lost_writes;
 pub mod order;
 pub mod pbs;
+pub mod pbs_compare;
 pub mod points;
 pub mod replicas;
 pub mod session;
@@ -54,6 +63,7 @@ pub mod table;
 pub mod timeseries;
 pub mod variant;
 pub mod verdict;
+pub mod visibility_facts;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -215,6 +225,7 @@ pub fn analyse_run(run_dir: &Path, opts: &CheckOptions) -> Result<RunAnalysis, A
     let run = load::read_run(run_dir)?;
     let exp = &run.experiment;
     let nodes: Vec<String> = exp.topology.nodes.iter().map(|n| n.name.clone()).collect();
+    let shared_exp = std::sync::Arc::new(exp.clone());
     let to_analyse = run
         .manifest
         .variants
@@ -263,6 +274,7 @@ pub fn analyse_run(run_dir: &Path, opts: &CheckOptions) -> Result<RunAnalysis, A
             lin_time_limit: lin_left / (to_analyse - analysed).max(1) as u32,
             net: load::read_net(&dir)?,
             status: entry.status.clone(),
+            experiment: Some(shared_exp.clone()),
         };
         let analysis = variant::analyse(&history, &ctx)?;
         drop(history);

@@ -9,6 +9,7 @@
 //! Deliberately left out: files (see `load` and `summary`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -17,18 +18,23 @@ use super::availability::{self, Availability};
 use super::breakdown::{self, Breakdown};
 use super::cost::{self, Cost, NetReport};
 use super::error::AnalysisError;
+use super::fault_devices::{self, FaultDevices};
 use super::history::VariantHistory;
+use super::home::{self, HomeLatency};
 use super::latency::DurationStats;
+use super::latency_groups::{self, GroupLatency, PercentileCurves};
 use super::linearizable::{self, Linearizability};
 use super::lost_writes::{self, LostWrites, WriteOrder};
 use super::order::Order;
+use super::pbs_compare::{self, PbsComparison};
 use super::points::{self, Points};
 use super::replicas::{Convergence, Replicas};
 use super::session::{self, SessionSummary};
 use super::staleness::{Staleness, StalenessSummary};
 use super::timeseries::{self, TimeSeries};
 use super::verdict::{self, VariantVerdict};
-use crate::experiment::{Conflict, VariantKind, VariantParams};
+use super::visibility_facts::{self, VisibilityFacts};
+use crate::experiment::{Conflict, Experiment, VariantKind, VariantParams};
 use crate::history::{OpKind, Outcome};
 
 /// What the analysis needs to know about a variant besides its history.
@@ -50,6 +56,9 @@ pub struct VariantContext {
     pub net: Option<NetReport>,
     /// `ok` or `interrupted`.
     pub status: String,
+    /// The run's experiment, for what needs the topology or the workload's users: the
+    /// home-DC latency split and the PBS prediction (`None`: both are left out).
+    pub experiment: Option<Arc<Experiment>>,
 }
 
 impl VariantContext {
@@ -64,6 +73,7 @@ impl VariantContext {
             lin_time_limit: Duration::from_secs(10),
             net: None,
             status: "ok".to_string(),
+            experiment: None,
         }
     }
 
@@ -112,6 +122,17 @@ pub struct VariantSummary {
     pub events: BTreeMap<String, u64>,
     /// Partial last lines skipped while reading the files.
     pub truncated_lines: u64,
+    /// `ok` latency at the profile owner's home DC and elsewhere (`None`: the experiment
+    /// was not given).
+    pub home_latency_us: Option<HomeLatency>,
+    /// Per reader class: reads after an acknowledged write, how many saw it, from when 99%.
+    pub reader_visibility: VisibilityFacts,
+    /// Per fault (as in `availability.faults`): operations per device, the worst DC.
+    pub fault_devices: Vec<FaultDevices>,
+    /// Partial-quorum gossip variants: the PBS prediction beside the measured visibility.
+    pub pbs: Option<PbsComparison>,
+    /// Exact p50 / p99 of `ok` operations by client DC and by device.
+    pub latency_by_group_us: GroupLatency,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -141,6 +162,8 @@ pub struct VariantAnalysis {
     pub timeseries: TimeSeries,
     /// Per-operation samples, for charts.
     pub points: Points,
+    /// Percentile curves of `ok` reads and writes, for the percentile chart.
+    pub percentiles: PercentileCurves,
 }
 
 pub fn analyse(h: &VariantHistory, ctx: &VariantContext) -> Result<VariantAnalysis, AnalysisError> {
@@ -155,6 +178,7 @@ pub fn analyse(h: &VariantHistory, ctx: &VariantContext) -> Result<VariantAnalys
         rest.map(|(parts, timeseries, points)| VariantAnalysis {
             summary: parts.finish(ctx, lin),
             timeseries,
+            percentiles: PercentileCurves::of(&points),
             points,
         })
     })
@@ -170,6 +194,10 @@ struct Parts {
     cost: Option<Cost>,
     events: BTreeMap<String, u64>,
     truncated_lines: u64,
+    home_latency: Option<HomeLatency>,
+    fault_devices: Vec<FaultDevices>,
+    pbs: Option<PbsComparison>,
+    latency_by_group: GroupLatency,
     reads: (u64, u64),
     writes: (u64, u64, u64, u64),
 }
@@ -217,6 +245,13 @@ fn analyse_rest(
     }
     let staleness_summary = staleness.summarise(h, order, &replicas)?;
     let points = points::collect(h, order, &staleness, ctx.window_start_us);
+    let exp = ctx.experiment.as_deref();
+    let home_latency = exp.map(|e| home::analyse(h, &home::homes(e)));
+    let fault_devices = fault_devices::analyse(&availability.faults, &points);
+    let latency_by_group = latency_groups::group_latency(&points);
+    let pbs = exp
+        .zip(ctx.params.as_ref())
+        .and_then(|(e, params)| pbs_compare::compare(h, &points, &e.topology, params));
     Ok((
         Parts {
             breakdown,
@@ -228,6 +263,10 @@ fn analyse_rest(
             cost,
             events: h.event_counts.clone(),
             truncated_lines: h.truncated_lines,
+            home_latency,
+            fault_devices,
+            pbs,
+            latency_by_group,
             reads,
             writes,
         },
@@ -246,6 +285,7 @@ impl Parts {
             &self.convergence,
         );
         let s = &self.staleness;
+        let reader_visibility = visibility_facts::analyse(&s.visibility);
         VariantSummary {
             kind: ctx.kind.as_str().to_string(),
             status: ctx.status.clone(),
@@ -280,6 +320,11 @@ impl Parts {
             breakdown: self.breakdown,
             events: self.events,
             truncated_lines: self.truncated_lines,
+            home_latency_us: self.home_latency,
+            reader_visibility,
+            fault_devices: self.fault_devices,
+            pbs: self.pbs,
+            latency_by_group_us: self.latency_by_group,
         }
     }
 }

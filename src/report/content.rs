@@ -2,28 +2,28 @@
 //! experiment in plain words, the CAP trade-off table, "what each person saw", the smallest
 //! example of each anomaly, and the charts with their captions.
 //!
-//! Every number comes from the analysis; nothing is hard-coded. Terms:
+//! Every number comes from the analysis (the summary of each variant, including the
+//! home-DC split, per-fault device counts, visibility facts and the PBS comparison it
+//! measured for the report); this module only chooses words and formats. Terms:
 //! **home DC** clients are in the profile owner's home DC (the laptop, the phone before it
 //! travels); **other DC** clients are elsewhere (friends, a travelling phone).
 //!
 //! Deliberately left out: judging which system is "better" — the report shows the
 //! trade-off and leaves the choice to the reader.
 
-use std::collections::BTreeMap;
-
 use super::charts::Chart;
-use super::data::{Column, Input, Reader};
+use super::data::{Column, Input, Reader, DEVICES, MIN_BUCKET_READS};
 use super::doc::{Block, Doc};
 use crate::analysis::availability::FaultReport;
-use crate::analysis::latency::exact_quantile;
+use crate::analysis::home::P50P99;
+use crate::analysis::pbs_compare::MIN_DIFFERENCE_READS;
 use crate::analysis::session::Example;
-use crate::analysis::staleness::VisibilityBucket;
+use crate::analysis::visibility_facts::ReaderFacts;
 use crate::analysis::RunAnalysis;
 use crate::experiment::{
     AntiEntropy, Conflict, Experiment, Fsync, RaftStorage, ReadPolicy, VariantParams,
 };
 use crate::history::{Device, OpKind, OpRecord, Outcome};
-use crate::workload::make_users;
 
 /// One run of a report: its analysis and where its files are (as shown to the reader).
 #[derive(Debug, Clone, Copy)]
@@ -122,7 +122,7 @@ fn common_sections(doc: &mut Doc, input: &Input) {
     for c in &input.columns {
         what_each_saw(doc, c);
     }
-    if input.columns.iter().any(|c| c.pbs.is_some()) {
+    if input.columns.iter().any(|c| c.pbs().is_some()) {
         doc.heading(1, "The PBS model beside the measurement");
         doc.para(
             "For partial-quorum variants, the Probabilistically Bounded Staleness model \
@@ -355,43 +355,12 @@ fn params(p: &VariantParams) -> String {
     }
 }
 
-/// Whether each operation's client was in the profile owner's home DC.
-fn home_flags(c: &Column) -> Vec<bool> {
-    let e = c.experiment;
-    let homes: BTreeMap<String, &str> = make_users(&e.workload)
-        .into_iter()
-        .filter_map(|u| Some((u.name, e.topology.dcs.get(u.home)?.name.as_str())))
-        .collect();
-    let p = &c.analysis.points;
-    p.ops
-        .iter()
-        .map(|op| {
-            let user = p.users.get(op.user as usize).map(String::as_str);
-            let dc = p.dcs.get(op.dc as usize).map(String::as_str);
-            match (user.and_then(|u| homes.get(u)), dc) {
-                (Some(h), Some(d)) => *h == d,
-                _ => false,
-            }
-        })
-        .collect()
-}
-
-/// p50 / p99 of the `ok` operations of `kind` chosen by `keep(index)`.
-fn latency_of(c: &Column, kind: OpKind, keep: impl Fn(usize) -> bool) -> String {
-    let mut v: Vec<u64> = c
-        .analysis
-        .points
-        .ops
-        .iter()
-        .enumerate()
-        .filter(|(i, p)| p.kind == kind && p.outcome == Outcome::Ok && keep(*i))
-        .map(|(_, p)| p.latency_us)
-        .collect();
-    v.sort_unstable();
-    match (exact_quantile(&v, 0.5), exact_quantile(&v, 0.99)) {
-        (Some(a), Some(b)) => format!("{} / {}", ms(a), ms(b)),
-        _ => "—".to_string(),
-    }
+/// p50 / p99 of a latency split cell.
+fn p50_p99(p: Option<&P50P99>) -> String {
+    p.map_or_else(
+        || "—".to_string(),
+        |p| format!("{} / {}", ms(p.p50), ms(p.p99)),
+    )
 }
 
 fn cap_table(input: &Input) -> Block {
@@ -414,15 +383,15 @@ fn cap_table(input: &Input) -> Block {
         };
         format!("{}: {met}", v.claim)
     });
-    let homes: Vec<Vec<bool>> = input.columns.iter().map(home_flags).collect();
     for (name, kind, home) in [
         ("write latency, home DC", OpKind::Write, true),
         ("write latency, other DC", OpKind::Write, false),
         ("read latency, home DC", OpKind::Read, true),
         ("read latency, other DC", OpKind::Read, false),
     ] {
-        row(name, &|col, c| {
-            latency_of(c, kind, |i| homes[col][i] == home)
+        row(name, &|_, c| {
+            let split = c.analysis.summary.home_latency_us.as_ref();
+            p50_p99(split.and_then(|s| s.get(kind, home)))
         });
     }
     row("availability (ok share)", &|_, c| {
@@ -455,15 +424,19 @@ fn cap_table(input: &Input) -> Block {
                 .faults
                 .get(i)
                 .map_or("—".to_string(), |f| {
-                    let worst = f
-                        .by_dc
-                        .iter()
-                        .filter_map(|(dc, d)| d.ok_fraction.map(|x| (x, dc)))
-                        .min_by(|a, b| a.0.total_cmp(&b.0));
+                    let worst = c
+                        .analysis
+                        .summary
+                        .fault_devices
+                        .get(i)
+                        .and_then(|d| d.worst_dc.as_ref());
                     match worst {
-                        Some((x, dc)) if f.by_dc.len() > 1 => {
-                            format!("{} (worst DC {dc}: {})", pct(f.ok_fraction), pct(Some(x)))
-                        }
+                        Some(w) if f.by_dc.len() > 1 => format!(
+                            "{} (worst DC {}: {})",
+                            pct(f.ok_fraction),
+                            w.dc,
+                            pct(Some(w.ok_fraction))
+                        ),
                         _ => pct(f.ok_fraction),
                     }
                 })
@@ -546,32 +519,11 @@ fn device_stale(c: &Column, d: Device) -> Option<f64> {
         .and_then(|g| g.stale_fraction)
 }
 
-/// From how long after the write on every bucket with reads had at least `share` of the
-/// reads seen it: the start of the first bucket of that suffix.
-pub fn visible_after(buckets: &[VisibilityBucket], share: f64) -> Option<u64> {
-    let with_reads: Vec<&VisibilityBucket> = buckets
-        .iter()
-        .filter(|b| b.reads >= super::data::MIN_BUCKET_READS)
-        .collect();
-    let mut from = None;
-    for b in with_reads.iter().rev() {
-        if b.p_visible.is_some_and(|p| p >= share) {
-            from = Some(b.from_us);
-        } else {
-            break;
-        }
-    }
-    from
-}
-
-fn sees_line(buckets: &[VisibilityBucket]) -> String {
-    let (reads, visible) = buckets
-        .iter()
-        .fold((0, 0), |(r, v), b| (r + b.reads, v + b.visible));
-    if reads == 0 {
+fn sees_line(f: &ReaderFacts) -> String {
+    if f.reads == 0 {
         return "no such read followed an acknowledged update".to_string();
     }
-    let when = match visible_after(buckets, 0.99) {
+    let when = match f.visible_99_after_us {
         Some(0) => "at least 99% saw it from the very first millisecond".to_string(),
         Some(us) => format!(
             "reads {} or more after the update saw it at least 99% of the time",
@@ -580,9 +532,10 @@ fn sees_line(buckets: &[VisibilityBucket]) -> String {
         None => "even the latest reads saw it less than 99% of the time".to_string(),
     };
     format!(
-        "{} of {reads} reads after an acknowledged update saw it or newer ({}); {when}",
-        visible,
-        pct(Some(visible as f64 / reads as f64))
+        "{} of {} reads after an acknowledged update saw it or newer ({}); {when}",
+        f.visible,
+        f.reads,
+        pct(f.visible_fraction)
     )
 }
 
@@ -613,17 +566,17 @@ fn what_each_saw(doc: &mut Doc, c: &Column) {
             ));
         }
     }
-    let vis = &s.staleness.visibility;
+    let vis = &s.reader_visibility;
     items.push(format!(
         "**My laptop** (at home, the update's DC unless the phone travelled): stale in {} of \
          its reads. Same-DC readers: {}.",
         pct(device_stale(c, Device::Laptop)),
-        sees_line(&vis.same_dc)
+        sees_line(vis.of(Reader::SameDc))
     ));
     items.push(format!(
         "**My friend abroad** (another DC): stale in {} of their reads. Other-DC readers: {}.",
         pct(device_stale(c, Device::Friend)),
-        sees_line(&vis.other_dc)
+        sees_line(vis.of(Reader::OtherDc))
     ));
     let ses = &s.session;
     items.push(format!(
@@ -633,13 +586,16 @@ fn what_each_saw(doc: &mut Doc, c: &Column) {
         ses.read_your_writes_violations, ses.monotonic_read_violations
     ));
     doc.push(Block::List(items));
-    for f in &s.availability.faults {
+    for (i, f) in s.availability.faults.iter().enumerate() {
         let mut parts = Vec::new();
-        for d in crate::report::data::DEVICES {
-            let (ops, ok) = device_ok_in(c, d, f);
-            if ops == 0 {
+        for d in DEVICES {
+            let Some(n) = s
+                .fault_devices
+                .get(i)
+                .and_then(|fd| fd.by_device.get(d.as_str()))
+            else {
                 continue;
-            }
+            };
             let stale = f
                 .stale_by_device
                 .get(d.as_str())
@@ -647,8 +603,8 @@ fn what_each_saw(doc: &mut Doc, c: &Column) {
             parts.push(format!(
                 "{} {} of {} operations succeeded{}",
                 d.as_str(),
-                pct(Some(ok as f64 / ops as f64)),
-                ops,
+                pct(Some(n.ok_fraction)),
+                n.ops,
                 match stale {
                     Some(st) => format!(", {} of reads stale", pct(Some(st))),
                     None => String::new(),
@@ -672,32 +628,24 @@ fn what_each_saw(doc: &mut Doc, c: &Column) {
 }
 
 fn pbs_section(doc: &mut Doc, c: &Column) {
-    let Some(p) = &c.pbs else {
+    let Some(p) = c.pbs() else {
         return;
     };
-    let q = p.quorum;
     doc.heading(
         2,
-        format!("{} (n = {}, r = {}, w = {})", c.label, q.n, q.r, q.w),
+        format!("{} (n = {}, r = {}, w = {})", c.label, p.n, p.r, p.w),
     );
     let mut rows = Vec::new();
-    let mut worst: Option<(f64, String)> = None;
-    for (reader, name) in [(Reader::SameDc, "same DC"), (Reader::OtherDc, "other DC")] {
+    for reader in Reader::ALL {
+        let name = reader_name(reader);
         for r in p
             .rows(reader)
             .iter()
-            .filter(|r| r.reads >= crate::report::data::MIN_BUCKET_READS)
+            .filter(|r| r.reads >= MIN_BUCKET_READS)
         {
-            let bucket = match r.to_us {
-                Some(to) => format!("{}–{}", ms(r.from_us), ms(to)),
-                None => format!("≥ {}", ms(r.from_us)),
-            };
             let diff = (r.measured - r.predicted) * 100.0;
-            if r.reads >= 100 && worst.as_ref().is_none_or(|w| diff.abs() > w.0.abs()) {
-                worst = Some((diff, format!("{name} readers, {bucket}")));
-            }
             rows.push(vec![
-                bucket,
+                bucket_words(r.from_us, r.to_us),
                 name.to_string(),
                 r.reads.to_string(),
                 pct(Some(r.measured)),
@@ -719,26 +667,30 @@ fn pbs_section(doc: &mut Doc, c: &Column) {
         .to_vec(),
         rows,
     });
-    if let Some((d, at)) = worst {
+    if let Some(d) = &p.largest_difference {
         doc.para(format!(
-            "Largest difference over buckets with at least 100 reads: {d:+.1} percentage \
-             points ({at})."
+            "Largest difference over buckets with at least {MIN_DIFFERENCE_READS} reads: \
+             {:+.1} percentage points ({} readers, {}).",
+            d.points,
+            reader_name(d.reader),
+            bucket_words(d.from_us, d.to_us)
         ));
     }
 }
 
-/// `(ops, ok)` of device `d` invoked inside fault `f`.
-fn device_ok_in(c: &Column, d: Device, f: &FaultReport) -> (u64, u64) {
-    let from = (f.start_s * 1e6) as i64;
-    let to = f.end_s.map_or(i64::MAX, |e| (e * 1e6) as i64);
-    c.analysis
-        .points
-        .ops
-        .iter()
-        .filter(|p| p.device == d && p.t_us >= from && p.t_us < to)
-        .fold((0, 0), |(n, ok), p| {
-            (n + 1, ok + u64::from(p.outcome == Outcome::Ok))
-        })
+fn reader_name(r: Reader) -> &'static str {
+    match r {
+        Reader::SameDc => "same DC",
+        Reader::OtherDc => "other DC",
+    }
+}
+
+/// A visibility bucket as words: `2.0 ms–5.0 ms`, `≥ 300 s`.
+fn bucket_words(from_us: u64, to_us: Option<u64>) -> String {
+    match to_us {
+        Some(to) => format!("{}–{}", ms(from_us), ms(to)),
+        None => format!("≥ {}", ms(from_us)),
+    }
 }
 
 fn fault_short(f: &FaultReport) -> String {
@@ -890,31 +842,6 @@ fn secs_f(s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn bucket(from_us: u64, reads: u64, visible: u64) -> VisibilityBucket {
-        VisibilityBucket {
-            from_us,
-            to_us: None,
-            reads,
-            visible,
-            p_visible: Some(visible as f64 / reads as f64),
-        }
-    }
-
-    #[test]
-    fn visible_after_is_the_start_of_the_good_suffix() {
-        let b = [
-            bucket(0, 10, 0),
-            bucket(1000, 10, 10),
-            bucket(2000, 10, 5),
-            bucket(5000, 100, 99),
-            bucket(10_000, 3, 0), // too few reads to count
-            bucket(20_000, 50, 50),
-        ];
-        assert_eq!(visible_after(&b, 0.99), Some(5000));
-        assert_eq!(visible_after(&b[..3], 0.99), None);
-        assert_eq!(visible_after(&b[1..2], 0.99), Some(1000));
-    }
 
     #[test]
     fn durations_and_shares_read_well() {

@@ -9,12 +9,15 @@
 
 use std::collections::BTreeMap;
 
-use crate::analysis::latency::exact_quantile;
+pub use crate::analysis::fault_devices::DEVICES;
+use crate::analysis::home::P50P99;
+use crate::analysis::pbs_compare::PbsComparison;
 use crate::analysis::staleness::VisibilityBucket;
 use crate::analysis::timeseries::SecondRow;
+pub use crate::analysis::visibility_facts::{Reader, MIN_BUCKET_READS};
 use crate::analysis::VariantAnalysis;
 use crate::experiment::Experiment;
-use crate::history::{Device, OpKind, Outcome};
+use crate::history::{OpKind, Outcome};
 
 /// A fault window, in seconds since the start of the measured window.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,8 +41,13 @@ pub struct Column<'a> {
     /// The experiment the variant ran in.
     pub experiment: &'a Experiment,
     pub bands: Vec<Band>,
+}
+
+impl Column<'_> {
     /// The PBS prediction beside the measurement (partial-quorum variants only).
-    pub pbs: Option<super::pbs::PbsComparison>,
+    pub fn pbs(&self) -> Option<&PbsComparison> {
+        self.analysis.summary.pbs.as_ref()
+    }
 }
 
 /// The columns of a chart or report.
@@ -131,68 +139,25 @@ pub fn nines(p: f64) -> f64 {
     -(1.0 - p).max(1e-9).log10()
 }
 
-/// Latency percentile curve of the `ok` operations of `kind`: `(nines, milliseconds)` from
-/// p0 up to the percentile the sample count supports (one in `n`), in steps of 0.05 nines,
-/// and the maximum as the last point.
+/// Latency percentile curve of the `ok` operations of `kind`: `(nines, milliseconds)` (see
+/// `analysis::latency_groups`).
 pub fn percentile_curve(v: &VariantAnalysis, kind: OpKind) -> Vec<(f64, f64)> {
-    let mut lat: Vec<u64> = v
-        .points
-        .ops
-        .iter()
-        .filter(|p| p.kind == kind && p.outcome == Outcome::Ok)
-        .map(|p| p.latency_us)
-        .collect();
-    if lat.is_empty() {
-        return Vec::new();
-    }
-    lat.sort_unstable();
-    let top = (lat.len() as f64).log10().min(5.0);
-    let mut out = Vec::new();
-    let mut x = 0.0;
-    while x < top {
-        let p = 1.0 - 10f64.powf(-x);
-        if let Some(us) = exact_quantile(&lat, p) {
-            out.push((x, us as f64 / 1e3));
-        }
-        x += 0.05;
-    }
-    if let Some(&max) = lat.last() {
-        out.push((top, max as f64 / 1e3));
-    }
-    out
+    v.percentiles.get(kind).to_vec()
 }
 
 /// p50 and p99 latency (ms) of `ok` operations, by a grouping of the operations.
 pub type GroupLatency = BTreeMap<String, (f64, f64)>;
 
-/// p50/p99 of `ok` operations by client DC and by device.
+/// p50/p99 of `ok` operations by client DC and by device, in milliseconds.
 pub fn group_latency(v: &VariantAnalysis) -> (GroupLatency, GroupLatency) {
-    let mut by_dc: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    let mut by_device: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for p in v.points.ops.iter().filter(|p| p.outcome == Outcome::Ok) {
-        if let Some(dc) = v.points.dcs.get(p.dc as usize) {
-            by_dc.entry(dc.clone()).or_default().push(p.latency_us);
-        }
-        by_device
-            .entry(p.device.as_str().to_string())
-            .or_default()
-            .push(p.latency_us);
-    }
-    let finish = |m: BTreeMap<String, Vec<u64>>| {
-        m.into_iter()
-            .filter_map(|(k, mut v)| {
-                v.sort_unstable();
-                let p50 = exact_quantile(&v, 0.5)?;
-                let p99 = exact_quantile(&v, 0.99)?;
-                Some((k, (p50 as f64 / 1e3, p99 as f64 / 1e3)))
-            })
+    let ms = |m: &BTreeMap<String, P50P99>| -> GroupLatency {
+        m.iter()
+            .map(|(k, p)| (k.clone(), (p.p50 as f64 / 1e3, p.p99 as f64 / 1e3)))
             .collect()
     };
-    (finish(by_dc), finish(by_device))
+    let g = &v.summary.latency_by_group_us;
+    (ms(&g.by_dc), ms(&g.by_device))
 }
-
-/// Devices in the order the report talks about them.
-pub const DEVICES: [Device; 3] = [Device::Phone, Device::Laptop, Device::Friend];
 
 /// A per-second share `num / den` as `(second + 0.5, share)`; seconds with `den == 0` are
 /// left out (a gap, not a zero).
@@ -231,9 +196,6 @@ pub fn staleness(v: &VariantAnalysis) -> Vec<(f64, f64)> {
     )
 }
 
-/// Fewest reads in a visibility bucket for it to be drawn.
-pub const MIN_BUCKET_READS: u64 = 5;
-
 /// A visibility curve as `(milliseconds since the write's acknowledgement, P(visible))`, one
 /// point per bucket with at least [`MIN_BUCKET_READS`] reads, at the bucket's geometric
 /// middle (the open last bucket at twice its start).
@@ -258,8 +220,7 @@ pub fn bucket_mid_ms(from_us: u64, to_us: Option<u64>) -> f64 {
 
 /// The PBS prediction of a column on the same buckets as [`visibility_of`].
 pub fn pbs_visibility(c: &Column, reader: Reader) -> Vec<(f64, f64)> {
-    c.pbs
-        .as_ref()
+    c.pbs()
         .map(|p| {
             p.rows(reader)
                 .iter()
@@ -270,21 +231,8 @@ pub fn pbs_visibility(c: &Column, reader: Reader) -> Vec<(f64, f64)> {
         .unwrap_or_default()
 }
 
-/// Which readers a visibility curve is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reader {
-    /// Readers in the DC the write was made in (e.g. the owner's laptop).
-    SameDc,
-    /// Readers in another DC (e.g. a friend abroad).
-    OtherDc,
-}
-
 pub fn visibility_of(v: &VariantAnalysis, reader: Reader) -> Vec<(f64, f64)> {
-    let vis = &v.summary.staleness.visibility;
-    visibility(match reader {
-        Reader::SameDc => &vis.same_dc,
-        Reader::OtherDc => &vis.other_dc,
-    })
+    visibility(reader.buckets(&v.summary.staleness.visibility))
 }
 
 /// Empirical CDF of samples in milliseconds: `(ms, share of all samples at most ms)`.

@@ -12,8 +12,8 @@
 //! - [`charts`]: the charts, for PNG and SVG;
 //! - [`doc`]: a report as data, rendered to Markdown and HTML;
 //! - [`content`]: what the report says, written from the numbers;
-//! - [`pbs`]: the PBS model's prediction beside the measured visibility of quorum variants;
-//! - [`sweep`]: the charts and the opening section of a sweep's report.
+//! - [`sweep`]: the charts and the opening section of a sweep's report ([`sweep_chart`]:
+//!   what one sweep chart draws).
 //!
 //! Deliberately left out: interactive charts and anything that needs the network to view.
 
@@ -22,9 +22,9 @@ pub mod content;
 pub mod data;
 pub mod doc;
 pub mod error;
-pub mod pbs;
 pub mod style;
 pub mod sweep;
+pub mod sweep_chart;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -61,12 +61,8 @@ pub fn compare_input<'a>(runs: &[(&str, &'a RunAnalysis)]) -> Input<'a> {
                 analysis: v,
                 experiment: &run.experiment,
                 bands: data::bands_of(v),
-                pbs: None,
             });
         }
-    }
-    for c in &mut columns {
-        c.pbs = pbs::compare(c);
     }
     Input {
         columns,

@@ -1,5 +1,5 @@
 //! The sweep part of a report: what each sweep chart draws (pure, from `sweep.json`'s
-//! record), the section that opens a sweep's comparison report, and writing both.
+//! record, as a [`SweepChart`] of `sweep_chart`), the section that opens a sweep's comparison report, and writing both.
 //!
 //! A sweep directory gets `charts/sweep-<metric>.png` and `.svg` per metric, and one
 //! comparison report of every analysed point (the usual comparison, see
@@ -14,80 +14,11 @@ use std::path::{Path, PathBuf};
 use super::charts;
 use super::doc::Block;
 use super::error::ReportError;
+pub use super::sweep_chart::{number_label, SweepChart, SweepLine, XAxis, LOG_SPAN};
 use super::{style, Preface};
 use crate::analysis::RunAnalysis;
 use crate::sweep::record::{plain_json, MetricRecord, SweepRecord};
 use crate::sweep::Metric;
-
-/// How the x axis is scaled.
-#[derive(Debug, Clone, PartialEq)]
-pub enum XAxis {
-    Linear,
-    /// Logarithmic: the values are positive and span a factor of [`LOG_SPAN`] or more.
-    Log,
-    /// Evenly spaced names, in sweep order (x is the value's index).
-    Categories(Vec<String>),
-}
-
-/// Smallest max/min ratio of the x values drawn on a logarithmic axis.
-pub const LOG_SPAN: f64 = 8.0;
-
-/// One line of a sweep chart.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SweepLine {
-    pub color: usize,
-    pub label: String,
-    /// Every measured point, sorted by x.
-    pub points: Vec<(f64, f64)>,
-    /// The points in runs without gaps (a failed point or one without a value ends a run).
-    pub segments: Vec<Vec<(f64, f64)>>,
-}
-
-/// What one sweep chart draws.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SweepChart {
-    /// `sweep-<metric>`.
-    pub stem: String,
-    pub title: String,
-    pub caption: String,
-    pub x_desc: String,
-    pub y_desc: String,
-    pub x_axis: XAxis,
-    pub x_range: (f64, f64),
-    /// Where the x axis has ticks: at the swept values.
-    pub x_ticks: Vec<f64>,
-    /// The legend goes top left (the points on the left are lower than on the right).
-    pub legend_left: bool,
-    /// The metric is a share from 0 to 1 (drawn as a percentage).
-    pub share: bool,
-    pub lines: Vec<SweepLine>,
-}
-
-impl SweepChart {
-    /// The tick label at `x`.
-    pub fn x_label(&self, x: f64) -> String {
-        match &self.x_axis {
-            XAxis::Categories(names) => {
-                let i = x.round();
-                if (x - i).abs() > 1e-6 || i < 0.0 {
-                    return String::new();
-                }
-                names.get(i as usize).cloned().unwrap_or_default()
-            }
-            _ => number_label(x),
-        }
-    }
-}
-
-/// A tick number without noise: `50`, `0.25`, `1200`.
-pub fn number_label(x: f64) -> String {
-    if x.abs() >= 100.0 || x == x.round() {
-        format!("{x:.0}")
-    } else {
-        let s = format!("{x:.3}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
 
 /// The chart of `metric` over the record's points.
 pub fn chart(record: &SweepRecord, metric: &MetricRecord) -> SweepChart {

@@ -1,7 +1,8 @@
 //! The eventually consistent profile store: every node accepts reads and writes locally and
 //! replicates last-writer-wins registers by rumour mongering and anti-entropy gossip.
 //!
-//! `core` is the protocol as a pure state machine; `node` drives one replica on the
+//! `core` is the protocol as a pure state machine (`quorum` its coordinating role, over the
+//! shared `types`, `waits` and `ring` below both); `node` drives one replica on the
 //! simulated network; [`GossipCluster`] starts the replicas and gives the fault injector its
 //! controls: crash (the store is lost unless `durable = true`, in which case it is reloaded
 //! from the node's append-only file), restart (a new incarnation that catches up by
@@ -14,6 +15,8 @@ pub mod core;
 mod node;
 pub mod quorum;
 pub mod ring;
+pub mod types;
+pub mod waits;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;

@@ -31,84 +31,10 @@
 //! digests of `core`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use super::core::NodeId;
-use super::core::{
-    to_update, GossipCore, Now, Output, PeerMsg, ReadAnswer, ReqId, Update, Version,
-};
-use super::ring::Ring;
-
-/// A quorum write waiting for acknowledgements.
-struct WriteWait {
-    req: ReqId,
-    update: Update,
-    replicas: Vec<NodeId>,
-    acked: Vec<NodeId>,
-    answered: bool,
-    deadline_us: u64,
-}
-
-/// A quorum read waiting for replies.
-struct ReadWait {
-    req: ReqId,
-    replicas: Vec<NodeId>,
-    /// `(replica, version it answered with)`.
-    replies: Vec<(NodeId, Option<Version>)>,
-    newest: Option<Update>,
-    answered: bool,
-    deadline_us: u64,
-}
-
-/// A session read waiting for its version.
-struct SessionWait {
-    req: ReqId,
-    key: String,
-    after: Version,
-    fetched: bool,
-    deadline_us: u64,
-}
-
-/// The coordinator state of a replica.
-pub struct Coordinator {
-    pub ring: Arc<Ring>,
-    writes: HashMap<u64, WriteWait>,
-    reads: HashMap<u64, ReadWait>,
-    sessions: HashMap<u64, SessionWait>,
-    /// Per replica, per key: the newest write it has not acknowledged.
-    hints: HashMap<NodeId, HashMap<String, Update>>,
-    next_hint_us: u64,
-}
-
-impl Coordinator {
-    pub fn new(ring: Ring) -> Coordinator {
-        Coordinator {
-            ring: Arc::new(ring),
-            writes: HashMap::new(),
-            reads: HashMap::new(),
-            sessions: HashMap::new(),
-            hints: HashMap::new(),
-            next_hint_us: 0,
-        }
-    }
-
-    /// The earliest time `tick` has coordinator work to do.
-    pub fn next_deadline_us(&self) -> Option<u64> {
-        let waits = self
-            .writes
-            .values()
-            .map(|w| w.deadline_us)
-            .chain(self.reads.values().map(|r| r.deadline_us))
-            .chain(self.sessions.values().map(|s| s.deadline_us));
-        let hints = (!self.hints.is_empty()).then_some(self.next_hint_us);
-        waits.chain(hints).min()
-    }
-
-    /// Writes held for other replicas (hinted handoff), in all.
-    pub fn hints_held(&self) -> usize {
-        self.hints.values().map(HashMap::len).sum()
-    }
-}
+use super::core::{to_update, GossipCore};
+use super::types::{NodeId, Now, Output, PeerMsg, ReadAnswer, ReqId, Update, Version};
+use super::waits::{ReadWait, SessionWait, WriteWait};
 
 impl GossipCore {
     fn token(&mut self) -> u64 {
@@ -126,7 +52,7 @@ impl GossipCore {
     /// The replicas of `key` under this variant's quorum configuration.
     pub fn replicas_of(&self, key: &str) -> Vec<NodeId> {
         match self.config.quorum {
-            Some(q) => self.coord.ring.replicas(key, q.n, q.per_dc),
+            Some(q) => self.coord.ring.quorum_replicas(key, &q),
             None => Vec::new(),
         }
     }

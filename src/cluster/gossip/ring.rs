@@ -12,7 +12,8 @@
 //! Deliberately left out: weights, membership changes and rebalancing (the node set is
 //! fixed per run).
 
-use super::core::NodeId;
+use super::types::NodeId;
+use crate::experiment::Quorum;
 
 /// Ring points per node: enough for an even spread over a handful of nodes.
 pub const VNODES: u32 = 64;
@@ -53,6 +54,13 @@ impl Ring {
 
     pub fn nodes(&self) -> usize {
         self.dcs.len()
+    }
+
+    /// The replicas of `key` under a partial-quorum configuration: its first `q.n` nodes,
+    /// one per DC first if `q.per_dc`. The one placement both the gossip coordinator and the
+    /// analysis (the PBS prediction) use.
+    pub fn quorum_replicas(&self, key: &str, q: &Quorum) -> Vec<NodeId> {
+        self.replicas(key, q.n, q.per_dc)
     }
 
     /// The `n` replicas of `key`, in preference order (at most the number of nodes).

@@ -6,6 +6,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::parts::{self, mesh};
 use super::{nothing, DrawError};
 use crate::report::data::Input;
 use crate::report::style;
@@ -71,24 +72,16 @@ fn panel<DB: DrawingBackend>(
     let top = b.iter().map(|x| x.1 + x.2).fold(0.0, f64::max).max(1e-3) * 1.25;
     let n = input.columns.len() as i32;
     let labels: Vec<String> = input.columns.iter().map(|c| c.label.clone()).collect();
-    let mut chart = ChartBuilder::on(area)
-        .caption(caption, style::text(style::CAPTION_SIZE))
-        .margin(12)
-        .x_label_area_size(44)
-        .y_label_area_size(80)
+    let mut chart = parts::panel(area, caption, 12, (44, 80))
         // `into_segmented` has a segment for each value of the inclusive range.
         .build_cartesian_2d((0..(n - 1).max(1)).into_segmented(), 0.0..top)?;
-    chart
-        .configure_mesh()
+    mesh(&mut chart, style::LABEL_SIZE, style::LABEL_SIZE)
         .disable_x_mesh()
         .y_desc(unit)
         .x_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
             _ => String::new(),
         })
-        .axis_desc_style(style::text(style::LABEL_SIZE))
-        .label_style(style::text(style::LABEL_SIZE))
-        .light_line_style(RGBColor(240, 240, 240))
         .draw()?;
     for &(i, node, client) in &b {
         let color = style::color(input.columns[i].color);

@@ -7,6 +7,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::parts::{legend_line, mesh, panel};
 use super::{nothing, DrawError};
 use crate::report::data::{self, Input, Line, Reader};
 use crate::report::style::{self, ms_label};
@@ -59,22 +60,14 @@ fn visibility_panel<DB: DrawingBackend>(
     caption: &str,
     (x0, x1): (f64, f64),
 ) -> Result<(), DrawError<DB>> {
-    let mut chart = ChartBuilder::on(area)
-        .caption(caption, style::text(style::CAPTION_SIZE))
-        .margin(12)
+    let mut chart = panel(area, caption, 12, (50, 80))
         .margin_right(24)
-        .x_label_area_size(50)
-        .y_label_area_size(80)
         .build_cartesian_2d((x0..x1).log_scale(), -0.02..1.05)?;
-    chart
-        .configure_mesh()
+    mesh(&mut chart, style::TICK_SIZE, style::TICK_SIZE)
         .x_desc("since the newest picture was acknowledged (ms, log)")
         .y_desc("P(read returns it or newer)")
         .x_label_formatter(&|v| ms_label(*v))
         .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
-        .axis_desc_style(style::text(style::TICK_SIZE))
-        .label_style(style::text(style::TICK_SIZE))
-        .light_line_style(RGBColor(240, 240, 240))
         .draw()?;
     let n = input.columns.len();
     for col in &input.columns {
@@ -82,17 +75,12 @@ fn visibility_panel<DB: DrawingBackend>(
         if c.is_empty() {
             continue;
         }
-        let width = style::line_width(col.color, n);
-        let color = style::color(col.color);
-        chart
-            .draw_series(LineSeries::new(
-                c.iter().copied(),
-                color.stroke_width(width),
-            ))?
-            .label(col.label.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x - 8, y), (x + 8, y)], color.stroke_width(4))
-            });
+        let color = legend_line(
+            &mut chart,
+            c.iter().copied(),
+            (col.color, n),
+            col.label.clone(),
+        )?;
         chart.draw_series(c.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
     }
     // The PBS prediction of quorum variants: dotted, with hollow markers in the colour of
@@ -159,26 +147,16 @@ fn cdf_panel<DB: DrawingBackend>(
         return nothing(area, &format!("{caption}: no data"));
     }
     let x1 = log_x_max(lines.iter().flat_map(|l| l.2.iter().map(|p| p.0)));
-    let mut chart = ChartBuilder::on(area)
-        .caption(caption, style::text(style::CAPTION_SIZE))
-        .margin(12)
+    let mut chart = panel(area, caption, 12, (50, 80))
         .margin_right(24)
-        .x_label_area_size(50)
-        .y_label_area_size(80)
         .build_cartesian_2d((FLOOR_MS..x1).log_scale(), -0.02..1.05)?;
-    chart
-        .configure_mesh()
+    mesh(&mut chart, style::TICK_SIZE, style::TICK_SIZE)
         .x_desc(x_desc)
         .y_desc("share of acknowledged writes")
         .x_label_formatter(&|v| ms_label(*v))
         .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
-        .axis_desc_style(style::text(style::TICK_SIZE))
-        .label_style(style::text(style::TICK_SIZE))
-        .light_line_style(RGBColor(240, 240, 240))
         .draw()?;
     for (color, label, points) in lines.iter().filter(|l| !l.2.is_empty()) {
-        let width = style::line_width(*color, lines.len());
-        let color = style::color(*color);
         // A step function: the share jumps at each value.
         let mut steps = Vec::with_capacity(points.len() * 2);
         let mut prev = 0.0;
@@ -193,12 +171,7 @@ fn cdf_panel<DB: DrawingBackend>(
         } else {
             label.clone()
         };
-        chart
-            .draw_series(LineSeries::new(steps, color.stroke_width(width)))?
-            .label(label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x - 8, y), (x + 8, y)], color.stroke_width(4))
-            });
+        legend_line(&mut chart, steps, (*color, lines.len()), label)?;
     }
     style::draw_legend(&mut chart, SeriesLabelPosition::LowerRight)
 }

@@ -7,6 +7,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::parts::{legend_line, mesh, panel};
 use super::{nothing, DrawError};
 use crate::history::OpKind;
 use crate::report::data::{self, Input};
@@ -45,22 +46,14 @@ pub fn over_time<DB: DrawingBackend>(
         .collect();
     let (y0, y1) = latency_bounds(series.iter().flat_map(|s| s.iter().flatten().map(|p| p.1)));
     let panels = area.split_evenly((input.columns.len(), 1));
-    for ((col, s), panel) in input.columns.iter().zip(&series).zip(&panels) {
-        let mut chart = ChartBuilder::on(panel)
-            .caption(&col.label, style::text(style::CAPTION_SIZE))
-            .margin(8)
+    for ((col, s), cell) in input.columns.iter().zip(&series).zip(&panels) {
+        let mut chart = panel(cell, &col.label, 8, (44, 80))
             .margin_right(24)
-            .x_label_area_size(44)
-            .y_label_area_size(80)
             .build_cartesian_2d(x0..x1, (y0..y1).log_scale())?;
-        chart
-            .configure_mesh()
+        mesh(&mut chart, style::LABEL_SIZE, style::TICK_SIZE)
             .x_desc("time since the workload started (s)")
             .y_desc("latency (ms, log)")
             .y_label_formatter(&|v| ms_label(*v))
-            .axis_desc_style(style::text(style::LABEL_SIZE))
-            .label_style(style::text(style::TICK_SIZE))
-            .light_line_style(RGBColor(240, 240, 240))
             .draw()?;
         style::draw_bands(&mut chart, &col.bands, x1, (y0, y1))?;
         let color = style::color(col.color);
@@ -137,39 +130,23 @@ fn percentile_panel<DB: DrawingBackend>(
     lines: &[(&crate::report::data::Column, &Vec<(f64, f64)>)],
     n: usize,
 ) -> Result<(), DrawError<DB>> {
-    let mut chart = ChartBuilder::on(area)
-        .caption(
-            format!("successful {caption}"),
-            style::text(style::CAPTION_SIZE),
-        )
-        .margin(12)
+    let mut chart = panel(area, format!("successful {caption}"), 12, (50, 80))
         .margin_right(24)
-        .x_label_area_size(50)
-        .y_label_area_size(80)
         .build_cartesian_2d(0.0..x1, (y0..y1).log_scale())?;
-    chart
-        .configure_mesh()
+    mesh(&mut chart, style::LABEL_SIZE, style::TICK_SIZE)
         .x_desc("percentile")
         .y_desc("latency (ms, log)")
         .x_labels((x1 as usize + 1) * 2)
         .x_label_formatter(&|x| nines_label(*x))
         .y_label_formatter(&|v| ms_label(*v))
-        .axis_desc_style(style::text(style::LABEL_SIZE))
-        .label_style(style::text(style::TICK_SIZE))
-        .light_line_style(RGBColor(240, 240, 240))
         .draw()?;
     for (col, c) in lines.iter().filter(|l| !l.1.is_empty()) {
-        let color = style::color(col.color);
-        let width = style::line_width(col.color, n);
-        chart
-            .draw_series(LineSeries::new(
-                c.iter().copied(),
-                color.stroke_width(width),
-            ))?
-            .label(col.label.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x - 8, y), (x + 8, y)], color.stroke_width(4))
-            });
+        legend_line(
+            &mut chart,
+            c.iter().copied(),
+            (col.color, n),
+            col.label.clone(),
+        )?;
     }
     style::draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
@@ -233,11 +210,7 @@ fn draw_bars<DB: DrawingBackend>(
     // Each group: one slot per column, one slot of space.
     let slots = n + 1;
     let total = names.len() as i32 * slots;
-    let mut chart = ChartBuilder::on(area)
-        .caption(caption, style::text(style::CAPTION_SIZE))
-        .margin(12)
-        .x_label_area_size(44)
-        .y_label_area_size(80)
+    let mut chart = panel(area, caption, 12, (44, 80))
         .build_cartesian_2d(0..total.max(1), (y0..y1).log_scale())?;
     let label_of = |x: &i32| -> String {
         // A group's name under its middle slot.
@@ -248,16 +221,12 @@ fn draw_bars<DB: DrawingBackend>(
             String::new()
         }
     };
-    chart
-        .configure_mesh()
+    mesh(&mut chart, style::LABEL_SIZE, style::LABEL_SIZE)
         .disable_x_mesh()
         .x_labels(total as usize + 1)
         .x_label_formatter(&label_of)
         .y_desc("latency (ms, log)")
         .y_label_formatter(&|v| ms_label(*v))
-        .axis_desc_style(style::text(style::LABEL_SIZE))
-        .label_style(style::text(style::LABEL_SIZE))
-        .light_line_style(RGBColor(240, 240, 240))
         .draw()?;
     for (ci, (col, g)) in input.columns.iter().zip(per_column).enumerate() {
         let color = style::color(col.color);

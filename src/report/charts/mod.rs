@@ -11,6 +11,7 @@
 //! - [`timeline`]: availability and stale-read share per second;
 //! - [`distribution`]: visibility curves and convergence CDFs;
 //! - [`cost`]: messages and bytes per operation;
+//! - [`parts`]: the shapes they share (panel, mesh, line with its legend entry);
 //! - [`sweep`]: a metric against a swept parameter (sweep directories only, drawn from
 //!   `sweep.json`, so not a [`Chart`]).
 //!
@@ -19,6 +20,7 @@
 pub mod cost;
 pub mod distribution;
 pub mod latency;
+pub mod parts;
 pub mod sweep;
 pub mod timeline;
 

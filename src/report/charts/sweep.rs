@@ -13,9 +13,10 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::parts::{mesh, panel};
 use super::{nothing, DrawError};
 use crate::report::style;
-use crate::report::sweep::{number_label, SweepChart, XAxis};
+use crate::report::sweep_chart::{number_label, SweepChart, XAxis};
 
 /// Chart size: one panel, like the other single-panel charts.
 pub fn size() -> (u32, u32) {
@@ -50,12 +51,8 @@ pub fn draw<DB: DrawingBackend>(
     // A little below zero, so that a line at zero is not hidden by the axis.
     let y = -y1 * 0.02..y1;
     let builder = |area| {
-        let mut b = ChartBuilder::on(area);
-        b.caption(&chart.caption, style::text(style::CAPTION_SIZE))
-            .margin(12)
-            .margin_right(32)
-            .x_label_area_size(56)
-            .y_label_area_size(90);
+        let mut b = panel(area, &chart.caption, 12, (56, 90));
+        b.margin_right(32);
         b
     };
     let ticks = chart.x_ticks.clone();
@@ -105,15 +102,12 @@ where
             number_label(*v)
         }
     };
-    c.configure_mesh()
+    mesh(&mut c, style::LABEL_SIZE, style::TICK_SIZE)
         .x_desc(&chart.x_desc)
         .y_desc(&chart.y_desc)
         .x_label_formatter(&x_label)
         .y_label_formatter(&y_label)
         .y_labels(8)
-        .axis_desc_style(style::text(style::LABEL_SIZE))
-        .label_style(style::text(style::TICK_SIZE))
-        .light_line_style(RGBColor(240, 240, 240))
         .draw()?;
     let n = chart.lines.len();
     for (i, line) in chart.lines.iter().enumerate() {

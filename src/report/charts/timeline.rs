@@ -7,6 +7,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::parts::{legend_line, mesh, panel};
 use super::{nothing, DrawError};
 use crate::report::data::{self, Band, Input, Line};
 use crate::report::style;
@@ -21,36 +22,23 @@ fn share_panel<DB: DrawingBackend>(
     lines: &[Line],
     legend: bool,
 ) -> Result<(), DrawError<DB>> {
-    let mut chart = ChartBuilder::on(area)
-        .caption(caption, style::text(style::CAPTION_SIZE))
-        .margin(8)
+    let mut chart = panel(area, caption, 8, (44, 80))
         .margin_right(24)
-        .x_label_area_size(44)
-        .y_label_area_size(80)
         .build_cartesian_2d(x0..x1, -0.02..1.08)?;
-    chart
-        .configure_mesh()
+    mesh(&mut chart, style::LABEL_SIZE, style::TICK_SIZE)
         .x_desc("time since the workload started (s)")
         .y_desc(y_desc)
         .y_labels(6)
         .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
-        .axis_desc_style(style::text(style::LABEL_SIZE))
-        .label_style(style::text(style::TICK_SIZE))
-        .light_line_style(RGBColor(240, 240, 240))
         .draw()?;
     style::draw_bands(&mut chart, bands, x1, (-0.02, 1.08))?;
     for (color, label, points) in lines {
-        let width = style::line_width(*color, lines.len());
-        let color = style::color(*color);
-        chart
-            .draw_series(LineSeries::new(
-                points.iter().copied(),
-                color.stroke_width(width),
-            ))?
-            .label(label.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x - 8, y), (x + 8, y)], color.stroke_width(4))
-            });
+        let color = legend_line(
+            &mut chart,
+            points.iter().copied(),
+            (*color, lines.len()),
+            label.clone(),
+        )?;
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
     }
     if legend {
