@@ -6,9 +6,8 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use caplab::experiment::LinkSpec;
 use caplab::net::delay::DelayModel;
-use caplab::net::{Endpoint, NetConfig, Network, Role};
+use caplab::net::{Endpoint, LinkShape, NetConfig, Network, Role};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -39,7 +38,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 async fn delivery_delay_matches_the_configured_distribution_and_fifo_holds() {
     let model = DelayModel::uniform(ms(18), ms(22)).unwrap();
     let mut cfg = NetConfig::zero(2, 11);
-    cfg.links[0][1] = LinkSpec {
+    cfg.links[0][1] = LinkShape {
         delay: model.clone(),
         loss: 0.0,
     };

@@ -4,9 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use caplab::experiment::LinkSpec;
 use caplab::net::delay::DelayModel;
-use caplab::net::{NetConfig, Network, Role};
+use caplab::net::{LinkShape, NetConfig, Network, Role};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,7 +23,7 @@ fn ms(v: u64) -> Duration {
 /// instantaneous.
 fn two_dcs(delay: DelayModel, loss: f64) -> NetConfig {
     let mut cfg = NetConfig::zero(2, 11);
-    cfg.links[0][1] = LinkSpec { delay, loss };
+    cfg.links[0][1] = LinkShape { delay, loss };
     cfg
 }
 

@@ -22,10 +22,15 @@ pub mod link;
 mod network;
 pub mod stats;
 
-pub use network::{Delivery, Endpoint, NetConfig, NetError, Network, Role, Sender};
+pub use network::{
+    Delivery, Endpoint, LabFault, LinkShape, NetConfig, NetError, Network, OverrideId, Role, Sender,
+};
 pub use stats::{EndpointStats, LinkStats};
 
 use serde::{Deserialize, Serialize};
+
+/// Index of a data centre (its position in the topology's list of DCs).
+pub type DcIdx = usize;
 
 /// Identifies one endpoint (a node or a client) of a [`Network`].
 #[derive(
