@@ -302,11 +302,7 @@ timeout = "500ms"
 {variants_and_faults}
 "#
     );
-    Arc::new(
-        parse(&text, "t", &Overrides::default())
-            .unwrap()
-            .experiment,
-    )
+    Arc::new(parse(&text, "t", &Overrides::default()).unwrap().experiment)
 }
 
 fn end_detail(events: &[Event], fault: usize) -> String {
@@ -443,6 +439,10 @@ node = "eu-2"
     let frozen = on("eu-2", 4.1, 4.4);
     assert!(!frozen.is_empty() && frozen.iter().all(|o| o.outcome != Outcome::Ok));
     // Served again after the last of each.
-    assert!(on("us-2", 3.3, 5.5).iter().any(|o| o.outcome == Outcome::Ok));
-    assert!(on("eu-2", 5.1, 5.5).iter().any(|o| o.outcome == Outcome::Ok));
+    assert!(on("us-2", 3.3, 5.5)
+        .iter()
+        .any(|o| o.outcome == Outcome::Ok));
+    assert!(on("eu-2", 5.1, 5.5)
+        .iter()
+        .any(|o| o.outcome == Outcome::Ok));
 }

@@ -331,7 +331,10 @@ async fn overlapping_cuts_and_pauses_end_only_with_the_last_of_them() {
         net.unblock_dcs(*from, *to);
     }
     assert!(net.dcs_blocked(0, 1));
-    assert!(!gets_through(&a, &mut b, 1, ms(100)).await, "cut link carried a message");
+    assert!(
+        !gets_through(&a, &mut b, 1, ms(100)).await,
+        "cut link carried a message"
+    );
     net.unblock_dcs(0, 1);
     net.unblock_dcs(1, 0);
     assert!(!net.dcs_blocked(0, 1));
@@ -349,7 +352,10 @@ async fn overlapping_cuts_and_pauses_end_only_with_the_last_of_them() {
     net.pause(b.id());
     net.pause(b.id());
     net.resume(b.id());
-    assert!(!gets_through(&a, &mut b, 5, ms(100)).await, "a paused endpoint got traffic");
+    assert!(
+        !gets_through(&a, &mut b, 5, ms(100)).await,
+        "a paused endpoint got traffic"
+    );
     net.resume(b.id());
     let d = tokio::time::timeout(Duration::from_secs(5), b.recv())
         .await
@@ -404,7 +410,10 @@ async fn delay_overrides_stack_and_the_most_recent_in_force_wins() {
     let none = net.override_dc_loss(0, 1, 0.0);
     assert!(gets_through(&a, &mut b, 5, Duration::from_secs(5)).await);
     net.lift_override(none);
-    assert!(!gets_through(&a, &mut b, 6, ms(100)).await, "loss 100% let one through");
+    assert!(
+        !gets_through(&a, &mut b, 6, ms(100)).await,
+        "loss 100% let one through"
+    );
     net.lift_override(all);
     assert!(gets_through(&a, &mut b, 7, Duration::from_secs(5)).await);
     net.shutdown().await;
