@@ -21,8 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp};
 
 use crate::experiment::{
-    Experiment, Fault, FaultAction, NodeIdx, NodeTarget, Partition, RandomFaultKind,
-    RandomFaults,
+    Experiment, Fault, FaultAction, NodeIdx, NodeTarget, Partition, RandomFaultKind, RandomFaults,
 };
 use crate::net::delay::DelayModel;
 

@@ -18,6 +18,15 @@
 //! The fault injector ([`crate::faults::Nemesis`]) runs beside the workload on the same clock,
 //! with the same concrete faults for every variant.
 //!
+//! The lab's own failures are kept apart from the system's ([`lab`]): a variant that cannot
+//! get the open files it needs does not start; a link-layer failure, an operation the lab
+//! could not send (left out of the history), a pacer more than [`PACER_LATE_LIMIT`] behind
+//! the schedule, or an operation record lost on the way to the file becomes a `lab_error`
+//! event and is counted in the [`VariantOutcome`].
+//!
+//! The runner also builds the network's shaping from the experiment's topology
+//! ([`net_config`]), so that the network does not depend on the experiment format.
+//!
 //! Deliberately left out: any analysis of what was recorded.
 
 pub mod client;
