@@ -414,10 +414,29 @@ impl<C: Cluster> Nemesis<C> {
                 for id in ids {
                     self.net.lift_override(id);
                 }
-                format!(
-                    "{what} override of {} lifted (an override still in force, else the topology, applies)",
-                    self.pairs_text(&pairs)
-                )
+                let still: Vec<String> = pairs
+                    .iter()
+                    .filter_map(|(a, b)| {
+                        let now = match what {
+                            "delay" => self.net.dc_delay_override(*a, *b).map(|d| d.to_string()),
+                            _ => self
+                                .net
+                                .dc_loss_override(*a, *b)
+                                .map(|l| format!("{:.0}%", l * 100.0)),
+                        }?;
+                        Some(format!("{}->{} {now}", self.dc(*a), self.dc(*b)))
+                    })
+                    .collect();
+                let mut done = format!("lifted its {what} override of {}", self.pairs_text(&pairs));
+                if still.is_empty() {
+                    done.push_str(&format!("; back to the topology's {what}"));
+                } else {
+                    done.push_str(&format!(
+                        "; another fault's override still applies: {}",
+                        still.join(", ")
+                    ));
+                }
+                done
             }
             Undo::Skew(n, i) => {
                 let stack = holds.skews.entry(n).or_default();

@@ -565,6 +565,16 @@ impl<M> Network<M> {
         })
     }
 
+    /// The delay override in force on the links from DC `from` to DC `to`, if any.
+    pub fn dc_delay_override(&self, from: DcIdx, to: DcIdx) -> Option<DelayModel> {
+        self.inner.rules.lock().delay.current(&(from, to)).cloned()
+    }
+
+    /// The loss override in force on the links from DC `from` to DC `to`, if any.
+    pub fn dc_loss_override(&self, from: DcIdx, to: DcIdx) -> Option<f64> {
+        self.inner.rules.lock().loss.current(&(from, to)).copied()
+    }
+
     /// Lifts one delay or loss override: the pair falls back to the most recent override
     /// still in force, else to the topology. Returns false if it was already lifted.
     pub fn lift_override(&self, id: OverrideId) -> bool {
