@@ -563,3 +563,165 @@ pub fn kind_name(action: &FaultAction) -> &'static str {
         FaultAction::Random(_) => "random",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::ClusterContext;
+    use crate::experiment::{parse, Overrides};
+    use crate::history::JsonlWriter;
+    use crate::net::{NetConfig, Role};
+
+    /// A cluster that only records what the nemesis asked of it.
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl Cluster for Recorder {
+        type Peer = ();
+        async fn start(_: ClusterContext<()>) -> Result<Self, ClusterError> {
+            Ok(Recorder(Mutex::new(Vec::new())))
+        }
+        async fn ready(&self, _: Duration) -> Result<(), ClusterError> {
+            Ok(())
+        }
+        async fn crash(&self, node: NodeIdx) -> Result<(), ClusterError> {
+            self.0.lock().push(format!("crash {node}"));
+            Ok(())
+        }
+        async fn restart(&self, node: NodeIdx) -> Result<(), ClusterError> {
+            self.0.lock().push(format!("restart {node}"));
+            Ok(())
+        }
+        fn pause(&self, node: NodeIdx) -> Result<(), ClusterError> {
+            self.0.lock().push(format!("pause {node}"));
+            Ok(())
+        }
+        fn resume(&self, node: NodeIdx) -> Result<(), ClusterError> {
+            self.0.lock().push(format!("resume {node}"));
+            Ok(())
+        }
+        fn set_clock_offset(&self, node: NodeIdx, offset_us: i64) -> Result<(), ClusterError> {
+            self.0.lock().push(format!("clock {node} {offset_us:+}"));
+            Ok(())
+        }
+        fn leader(&self) -> Option<NodeIdx> {
+            None
+        }
+        async fn shutdown(self) {}
+    }
+
+    fn at(ms: u64, duration_ms: Option<u64>, action: FaultAction) -> PlannedFault {
+        PlannedFault {
+            index: 0,
+            generated: None,
+            at: Duration::from_millis(ms),
+            duration: duration_ms.map(Duration::from_millis),
+            action,
+        }
+    }
+
+    /// What the cluster was asked, in order, for `faults` applied to a 3-node topology.
+    async fn apply(faults: Vec<PlannedFault>) -> Vec<String> {
+        let exp = parse(
+            r#"
+name = "n"
+seed = 1
+duration = "1s"
+[topology.dcs.eu]
+nodes = 3
+[[variants]]
+name = "g"
+kind = "gossip"
+[workload]
+users = 1
+rate = 1.0
+write_fraction = 0.5
+[workload.readers]
+phone = 1.0
+"#,
+            "t",
+            &Overrides::default(),
+        )
+        .unwrap()
+        .experiment;
+        let net: Network<Wire<()>> = Network::new(NetConfig::zero(1, 1)).unwrap();
+        let node_ids = (0..3)
+            .map(|i| net.register(format!("eu-{}", i + 1), 0, Role::Node))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let events = JsonlWriter::<Event>::create(&dir.path().join("events.jsonl")).unwrap();
+        let cluster = Arc::new(Recorder(Mutex::new(Vec::new())));
+        let nemesis = Nemesis {
+            experiment: Arc::new(exp),
+            cluster: cluster.clone(),
+            net: net.clone(),
+            node_ids,
+            events: events.sink(),
+            clock: RunClock::start(),
+            leaders: LeaderMemory::default(),
+        };
+        nemesis
+            .run(&faults, Instant::now(), &CancellationToken::new())
+            .await
+            .unwrap();
+        net.shutdown().await;
+        let calls = cluster.0.lock().clone();
+        calls
+    }
+
+    #[tokio::test]
+    async fn overlapping_crashes_and_pauses_act_once_and_end_with_the_last() {
+        let calls = apply(vec![
+            at(0, Some(60), FaultAction::Crash(NodeTarget::Node(1))),
+            at(20, Some(20), FaultAction::Crash(NodeTarget::Node(1))),
+            // A crash without a duration holds its node down for good.
+            at(0, Some(20), FaultAction::Crash(NodeTarget::Node(2))),
+            at(10, None, FaultAction::Crash(NodeTarget::Node(2))),
+            // A crash inside a pause: the node restarts frozen, resumes with the pause.
+            at(0, Some(80), FaultAction::Pause(NodeTarget::Node(0))),
+            at(30, Some(20), FaultAction::Crash(NodeTarget::Node(0))),
+        ])
+        .await;
+        assert_eq!(
+            calls,
+            [
+                "crash 1",
+                "crash 2",
+                "pause 0", // t = 0
+                "crash 0", // t = 30
+                "restart 0",
+                "resume 0",
+                "pause 0",   // t = 50: still paused
+                "restart 1", // t = 60: the last crash of node 1 ends
+                "resume 0",  // t = 80
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn clock_offsets_stack_and_the_most_recent_in_force_wins() {
+        let skew = |offset_us| FaultAction::ClockSkew {
+            target: NodeTarget::Node(0),
+            offset_us,
+        };
+        let calls = apply(vec![
+            at(0, Some(60), skew(2_000_000)),
+            at(10, Some(20), skew(-1_000_000)),
+            at(20, Some(60), skew(500_000)),
+        ])
+        .await;
+        assert_eq!(
+            calls,
+            [
+                "clock 0 +2000000",
+                "clock 0 -1000000",
+                "clock 0 +500000",
+                // t = 30: the -1 s ends; the most recent still in force is +0.5 s.
+                "clock 0 +500000",
+                // t = 60: the +2 s ends; +0.5 s stays.
+                "clock 0 +500000",
+                // t = 80: the last ends: true time.
+                "clock 0 +0",
+            ]
+        );
+    }
+}
