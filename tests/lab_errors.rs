@@ -69,10 +69,7 @@ async fn connect_failure() {
     let b = net.add_endpoint("n-2", 0, Role::Node).await.unwrap();
     let limits = squeeze();
     a.send(b.id(), &7).unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while net.lab_faults() == 0 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_for(Duration::from_secs(5), || net.lab_faults() > 0).await;
     unsqueeze(limits);
     let got = faults.lock().unwrap().clone();
     assert!(!got.is_empty(), "no lab fault reported");
@@ -90,6 +87,14 @@ async fn connect_failure() {
         .unwrap();
     assert_eq!(d.msg, 8);
     net.shutdown().await;
+}
+
+/// Waits until `cond` holds or `limit` has passed.
+async fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !cond() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 const EXPERIMENT: &str = r#"
@@ -153,10 +158,25 @@ async fn ops_not_sent() {
     }));
     // Clients connect to their node on their first operation: squeezing the limit during
     // the measured window stops every client that has not spoken yet from connecting.
+    // Squeeze once the window has begun (the first operation is on record), and keep the
+    // limit squeezed until an operation has been refused for it (or 2 s have passed).
     let events_path = vdir.join("events.jsonl");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let history_path = vdir.join("history.jsonl");
+    wait_for(Duration::from_secs(30), || {
+        std::fs::metadata(&history_path).is_ok_and(|m| m.len() > 0)
+    })
+    .await;
+    // Opened beforehand: nothing can be opened while squeezed.
+    let mut events_file = std::fs::File::open(&events_path).unwrap();
     let limits = squeeze();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    wait_for(Duration::from_secs(2), || {
+        use std::io::{Read, Seek};
+        let mut text = String::new();
+        events_file.rewind().is_ok()
+            && events_file.read_to_string(&mut text).is_ok()
+            && text.contains("runner.client")
+    })
+    .await;
     unsqueeze(limits);
     let outcome = run.await.unwrap().unwrap();
 
