@@ -658,6 +658,8 @@ struct NamedLink<'a> {
     dropped_partition: u64,
     dropped_loss: u64,
     dropped_unreachable: u64,
+    /// Lost to a failure of the lab itself (a `lab_error`), not to the simulated network.
+    dropped_lab: u64,
 }
 
 fn write_net_stats(
@@ -685,6 +687,7 @@ fn write_net_stats(
             dropped_partition: l.dropped_partition,
             dropped_loss: l.dropped_loss,
             dropped_unreachable: l.dropped_unreachable,
+            dropped_lab: l.dropped_lab,
         })
         .collect();
     let path = dir.join("net.json");
