@@ -5,12 +5,12 @@
 //!
 //! | fault | start | end |
 //! |---|---|---|
-//! | partition | cut the links between the sides (per DC pair for `isolate_dc`, per node pair otherwise) | restore exactly those links |
-//! | crash | crash the node | restart it |
-//! | pause | pause the node | resume it |
-//! | latency | override the DC pair's delay | restore the topology's delay |
-//! | loss | override the DC pairs' loss | restore the topology's loss |
-//! | clock-skew | shift the node's wall clock | set it back to true time |
+//! | partition | cut the links between the sides (per DC pair for `isolate_dc`, per node pair otherwise) | lift its own cuts |
+//! | crash | crash the node | restart it, unless another crash still holds it |
+//! | pause | pause the node | resume it, unless another pause still holds it |
+//! | latency | override the DC pair's delay | lift its override |
+//! | loss | override the DC pairs' loss | lift its override |
+//! | clock-skew | shift the node's wall clock | lift its offset (back to true time or another fault's offset) |
 //!
 //! Each start and end is recorded as a `fault_start` / `fault_end` event whose `detail` names
 //! the links or the node. A `leader` target is the Raft leader at the moment the fault
