@@ -348,7 +348,7 @@ isolate_dc = "eu"
     assert!(end_detail(&events, 1).contains("healed eu->"), "{events:?}");
     // From the history: no eu write invoked between the first end and the second end
     // (with a margin for the workload timeout) took effect.
-    let eu_writes: Vec<_> = during(&h, start, 2.2, 4.0)
+    let eu_writes: Vec<_> = during(&h, start, 2.2, 3.9)
         .into_iter()
         .filter(|o| o.dc == "eu" && o.kind == OpKind::Write)
         .collect();
