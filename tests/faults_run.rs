@@ -273,3 +273,176 @@ async fn every_fault_kind_hits_a_raft_cluster_and_shows_in_its_history() {
         .count();
     assert!(majority > 0);
 }
+
+/// The same experiment header with other variants and faults.
+fn overlapping(variants_and_faults: &str) -> Arc<Experiment> {
+    let text = format!(
+        r#"
+name = "overlapping-faults"
+seed = 5
+duration = "5500ms"
+warmup = "1s"
+cooldown = "500ms"
+[topology]
+client_delay = {{ dist = "constant", value = "100us" }}
+local_delay = {{ dist = "constant", value = "200us" }}
+[topology.dcs.asia]
+nodes = 1
+[topology.dcs.eu]
+nodes = 2
+[topology.dcs.us]
+nodes = 2
+[topology.default_link]
+delay = {{ dist = "constant", value = "10ms" }}
+[workload]
+users = 12
+rate = 150.0
+write_fraction = 0.5
+timeout = "500ms"
+{variants_and_faults}
+"#
+    );
+    Arc::new(parse(&text, "t", &Overrides::default()).unwrap().experiment)
+}
+
+fn end_detail(events: &[Event], fault: usize) -> String {
+    fault_events(events)
+        .into_iter()
+        .find(|e| !e.0 && e.1 == fault)
+        .map(|e| e.3)
+        .unwrap_or_default()
+}
+
+/// The bug this guards against: the first of two overlapping isolations of eu healed the
+/// cut the second still needed, so eu's Raft writes succeeded between 2 and 4.5 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_partitions_keep_a_raft_minority_cut_until_the_last_ends() {
+    let exp = overlapping(
+        r#"
+[[variants]]
+name = "raft"
+kind = "raft"
+heartbeat_interval = "50ms"
+election_timeout_min = "300ms"
+election_timeout_max = "600ms"
+[[faults]]
+at = "1s"
+duration = "1s"
+kind = "partition"
+isolate_dc = "eu"
+[[faults]]
+at = "1500ms"
+duration = "3s"
+kind = "partition"
+isolate_dc = "eu"
+"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (h, events, start) = run(&exp, 0, dir.path()).await;
+    // The first fault's end heals nothing: the second still cuts every eu link.
+    let first_end = end_detail(&events, 0);
+    assert!(
+        first_end.contains("nothing healed") && first_end.contains("another fault"),
+        "{first_end}"
+    );
+    assert!(end_detail(&events, 1).contains("healed eu->"), "{events:?}");
+    // From the history: no eu write invoked between the first end and the second end
+    // (with a margin for the workload timeout) took effect.
+    let eu_writes: Vec<_> = during(&h, start, 2.2, 3.9)
+        .into_iter()
+        .filter(|o| o.dc == "eu" && o.kind == OpKind::Write)
+        .collect();
+    assert!(!eu_writes.is_empty());
+    assert!(
+        eu_writes.iter().all(|o| o.outcome != Outcome::Ok),
+        "an eu write committed while eu was still cut off: {:?}",
+        eu_writes.iter().find(|o| o.outcome == Outcome::Ok)
+    );
+    // The majority (asia + us) carried on meanwhile.
+    assert!(during(&h, start, 2.2, 4.0)
+        .iter()
+        .any(|o| o.dc == "us" && o.outcome == Outcome::Ok));
+}
+
+/// Two overlapping crashes of one node keep it down until the last ends; two overlapping
+/// pauses keep it frozen until the last ends; checked from the recorded history and events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_crashes_and_pauses_hold_a_gossip_node_until_the_last_ends() {
+    let exp = overlapping(
+        r#"
+[[variants]]
+name = "gossip"
+kind = "gossip"
+gossip_interval = "100ms"
+[[faults]]
+at = "1s"
+duration = "1s"
+kind = "crash"
+node = "us-2"
+[[faults]]
+at = "1500ms"
+duration = "1500ms"
+kind = "crash"
+node = "us-2"
+[[faults]]
+at = "3500ms"
+duration = "500ms"
+kind = "pause"
+node = "eu-2"
+[[faults]]
+at = "3700ms"
+duration = "1300ms"
+kind = "pause"
+node = "eu-2"
+"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (h, events, start) = run(&exp, 0, dir.path()).await;
+    let count = |f: &dyn Fn(&EventKind) -> bool| events.iter().filter(|e| f(&e.kind)).count();
+    assert_eq!(
+        count(&|k| matches!(k, EventKind::Crash { node } if node == "us-2")),
+        1
+    );
+    assert_eq!(
+        count(&|k| matches!(k, EventKind::Restart { node } if node == "us-2")),
+        1
+    );
+    assert_eq!(
+        count(&|k| matches!(k, EventKind::Pause { node } if node == "eu-2")),
+        1
+    );
+    assert_eq!(
+        count(&|k| matches!(k, EventKind::Resume { node } if node == "eu-2")),
+        1
+    );
+    assert!(end_detail(&events, 0).contains("stays down"));
+    assert!(end_detail(&events, 1).contains("restarted us-2"));
+    assert!(end_detail(&events, 2).contains("stays paused"));
+    assert!(end_detail(&events, 3).contains("resumed eu-2"));
+    // The restart happened at the second crash's end, not the first's.
+    let restart_s = events
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::Restart { node } if node == "us-2"))
+        .map(|e| (e.t_us - start) as f64 / 1e6)
+        .unwrap();
+    assert!(restart_s >= 3.0, "restarted at {restart_s} s");
+
+    let on = |node: &str, from: f64, to: f64| -> Vec<OpRecord> {
+        during(&h, start, from, to)
+            .into_iter()
+            .filter(|o| o.node.as_deref() == Some(node))
+            .cloned()
+            .collect()
+    };
+    let down = on("us-2", 2.1, 2.9);
+    assert!(!down.is_empty() && down.iter().all(|o| o.outcome != Outcome::Ok));
+    let frozen = on("eu-2", 4.1, 4.4);
+    assert!(!frozen.is_empty() && frozen.iter().all(|o| o.outcome != Outcome::Ok));
+    // Served again after the last of each.
+    assert!(on("us-2", 3.3, 5.5)
+        .iter()
+        .any(|o| o.outcome == Outcome::Ok));
+    assert!(on("eu-2", 5.1, 5.5)
+        .iter()
+        .any(|o| o.outcome == Outcome::Ok));
+}

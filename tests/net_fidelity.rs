@@ -4,9 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use caplab::experiment::LinkSpec;
 use caplab::net::delay::DelayModel;
-use caplab::net::{NetConfig, Network, Role};
+use caplab::net::{LinkShape, NetConfig, Network, Role};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,7 +23,7 @@ fn ms(v: u64) -> Duration {
 /// instantaneous.
 fn two_dcs(delay: DelayModel, loss: f64) -> NetConfig {
     let mut cfg = NetConfig::zero(2, 11);
-    cfg.links[0][1] = LinkSpec { delay, loss };
+    cfg.links[0][1] = LinkShape { delay, loss };
     cfg
 }
 
@@ -298,5 +297,124 @@ async fn traffic_is_counted_per_link_and_per_endpoint() {
     assert_eq!((eps[0].sent, eps[0].sent_bytes), (10, 1010));
     assert_eq!((eps[2].sent, eps[2].sent_bytes), (10, 110));
     assert_eq!((eps[1].received, eps[1].received_bytes), (20, 1120));
+    net.shutdown().await;
+}
+
+/// Sends one probe from `a` to `b` and says whether it arrived within `wait`.
+async fn gets_through(
+    a: &caplab::net::Endpoint<Probe>,
+    b: &mut caplab::net::Endpoint<Probe>,
+    seq: u32,
+    wait: Duration,
+) -> bool {
+    a.send(
+        b.id(),
+        &Probe {
+            sender: 0,
+            seq,
+            sent_ns: 0,
+        },
+    )
+    .unwrap();
+    matches!(tokio::time::timeout(wait, b.recv()).await, Ok(Some(d)) if d.msg.seq == seq)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_cuts_and_pauses_end_only_with_the_last_of_them() {
+    let net: Network<Probe> = Network::new(two_dcs(DelayModel::zero(), 0.0)).unwrap();
+    let a = net.add_endpoint("a-1", 0, Role::Node).await.unwrap();
+    let mut b = net.add_endpoint("b-1", 1, Role::Node).await.unwrap();
+    // Two overlapping isolations of DC b: the first one's end leaves the link cut.
+    net.isolate_dc(1);
+    let second = net.isolate_dc(1);
+    for (from, to) in &second {
+        net.unblock_dcs(*from, *to);
+    }
+    assert!(net.dcs_blocked(0, 1));
+    assert!(
+        !gets_through(&a, &mut b, 1, ms(100)).await,
+        "cut link carried a message"
+    );
+    net.unblock_dcs(0, 1);
+    net.unblock_dcs(1, 0);
+    assert!(!net.dcs_blocked(0, 1));
+    assert!(gets_through(&a, &mut b, 2, Duration::from_secs(5)).await);
+
+    // Endpoint cuts count the same way.
+    net.block(a.id(), b.id());
+    net.block(a.id(), b.id());
+    net.unblock(a.id(), b.id());
+    assert!(!gets_through(&a, &mut b, 3, ms(100)).await);
+    net.unblock(a.id(), b.id());
+    assert!(gets_through(&a, &mut b, 4, Duration::from_secs(5)).await);
+
+    // Two pauses: the first resume keeps the endpoint paused.
+    net.pause(b.id());
+    net.pause(b.id());
+    net.resume(b.id());
+    assert!(
+        !gets_through(&a, &mut b, 5, ms(100)).await,
+        "a paused endpoint got traffic"
+    );
+    net.resume(b.id());
+    let d = tokio::time::timeout(Duration::from_secs(5), b.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.msg.seq, 5, "the held message arrives on the last resume");
+    net.shutdown().await;
+}
+
+/// The one-way delay of one message from `a` to `b`.
+async fn one_delay(
+    a: &caplab::net::Endpoint<Probe>,
+    b: &mut caplab::net::Endpoint<Probe>,
+    seq: u32,
+) -> Duration {
+    let sent = Instant::now();
+    assert!(gets_through(a, b, seq, Duration::from_secs(5)).await);
+    sent.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delay_overrides_stack_and_the_most_recent_in_force_wins() {
+    let net: Network<Probe> = Network::new(two_dcs(DelayModel::constant(ms(5)), 0.0)).unwrap();
+    let a = net.add_endpoint("a-1", 0, Role::Node).await.unwrap();
+    let mut b = net.add_endpoint("b-1", 1, Role::Node).await.unwrap();
+    // Warm the connection up so that connecting is not part of the first delay.
+    one_delay(&a, &mut b, 0).await;
+    let first = net.override_dc_delay(0, 1, DelayModel::constant(ms(60)));
+    let second = net.override_dc_delay(0, 1, DelayModel::constant(ms(120)));
+    let d = one_delay(&a, &mut b, 1).await;
+    assert!(d >= ms(120), "the most recent override applies: {d:?}");
+    // Lifting the older override changes nothing: the newer one is still in force.
+    assert!(net.lift_override(first));
+    let d = one_delay(&a, &mut b, 2).await;
+    assert!(d >= ms(120), "{d:?}");
+    // Lifting the last one restores the topology's 5 ms (well under 60 ms even when busy).
+    assert!(net.lift_override(second));
+    assert!(!net.lift_override(second), "an override is lifted once");
+    let d = one_delay(&a, &mut b, 3).await;
+    assert!(d >= ms(5) && d < ms(60), "{d:?}");
+
+    // Restored in order: the newer lifted first falls back to the older.
+    let older = net.override_dc_delay(0, 1, DelayModel::constant(ms(60)));
+    let newer = net.override_dc_delay(0, 1, DelayModel::constant(ms(120)));
+    net.lift_override(newer);
+    let d = one_delay(&a, &mut b, 4).await;
+    assert!(d >= ms(60) && d < ms(120), "{d:?}");
+    net.lift_override(older);
+
+    // Loss overrides stack the same way.
+    let all = net.override_dc_loss(0, 1, 1.0);
+    let none = net.override_dc_loss(0, 1, 0.0);
+    assert!(gets_through(&a, &mut b, 5, Duration::from_secs(5)).await);
+    net.lift_override(none);
+    assert!(
+        !gets_through(&a, &mut b, 6, ms(100)).await,
+        "loss 100% let one through"
+    );
+    net.lift_override(all);
+    assert!(gets_through(&a, &mut b, 7, Duration::from_secs(5)).await);
     net.shutdown().await;
 }

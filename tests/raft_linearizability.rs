@@ -56,6 +56,7 @@ async fn record(
         CallResult::Rejected(e) => (Outcome::Fail, write, None, Some(e)),
         CallResult::Indeterminate(e) => (Outcome::Unknown, write, None, Some(e)),
         CallResult::Timeout => (Outcome::Unknown, write, None, Some("timeout".into())),
+        CallResult::LabFailure(e) => panic!("the lab failed, not the system: {e}"),
     };
     let node_name = h.exp.topology.nodes[node].name.clone();
     OpRecord {

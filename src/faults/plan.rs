@@ -4,8 +4,9 @@
 //!   process with mean gap `mean_interval` from the fault's `at` until its end (its
 //!   `duration`, or the end of the measured window), each lasting an exponential time with
 //!   mean `mean_duration` (at most until the end of the cool-down). Kinds are drawn
-//!   uniformly from `kinds`: `partition` isolates a random DC (two halves with one DC),
-//!   `crash` and `pause` hit a random node, `latency` sets a random DC pair (both ways) to its
+//!   uniformly from `kinds`: `partition` draws its shape uniformly from those the topology
+//!   allows (a random DC isolated, halves, the majorities ring, a one-way cut from random
+//!   nodes to the others, random groups), `crash` and `pause` hit a random node, `latency` sets a random DC pair (both ways) to its
 //!   mean delay + 200 ms, `loss` drops 30% on a random DC pair (both ways), `clock-skew`
 //!   shifts a random node by 0.5–5 s either way.
 //! - A `random` node target becomes a node chosen from the seed (the same position in every
@@ -20,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp};
 
 use crate::experiment::{
-    Experiment, Fault, FaultAction, NodeTarget, Partition, RandomFaultKind, RandomFaults,
+    Experiment, Fault, FaultAction, NodeIdx, NodeTarget, Partition, RandomFaultKind, RandomFaults,
 };
 use crate::net::delay::DelayModel;
 
@@ -130,6 +131,58 @@ fn expand_random(
     }
 }
 
+/// A partition of a shape drawn uniformly from those the topology allows: a DC isolated
+/// (with at least 2 DCs), halves, the majorities ring (at least 4 nodes), a one-way cut from
+/// a random non-empty set of nodes to the others, or random groups (2 or 3 non-empty
+/// groups, every node in exactly one). `None` with fewer than 2 nodes and 1 DC.
+fn random_partition(dcs: usize, nodes: usize, rng: &mut ChaCha8Rng) -> Option<Partition> {
+    use rand::seq::SliceRandom;
+    let mut shapes = Vec::new();
+    if dcs >= 2 {
+        shapes.push(0);
+    }
+    if nodes >= 2 {
+        shapes.extend([1, 3, 4]);
+    }
+    if nodes >= 4 {
+        shapes.push(2);
+    }
+    if shapes.is_empty() {
+        return None;
+    }
+    let mut shuffled: Vec<NodeIdx> = (0..nodes).collect();
+    Some(match shapes[rng.random_range(0..shapes.len())] {
+        0 => Partition::IsolateDc(rng.random_range(0..dcs)),
+        1 => Partition::Halves,
+        2 => Partition::MajoritiesRing,
+        3 => {
+            shuffled.shuffle(rng);
+            let k = rng.random_range(1..nodes);
+            let (from, to) = shuffled.split_at(k);
+            let (mut from, mut to) = (from.to_vec(), to.to_vec());
+            from.sort_unstable();
+            to.sort_unstable();
+            Partition::OneWay { from, to }
+        }
+        _ => {
+            let groups = rng.random_range(2..=3.min(nodes));
+            shuffled.shuffle(rng);
+            // The first `groups` nodes seed one group each, so none is empty.
+            let mut out: Vec<Vec<NodeIdx>> = vec![Vec::new(); groups];
+            for (i, n) in shuffled.into_iter().enumerate() {
+                let g = if i < groups {
+                    i
+                } else {
+                    rng.random_range(0..groups)
+                };
+                out[g].push(n);
+            }
+            out.iter_mut().for_each(|g| g.sort_unstable());
+            Partition::Groups(out)
+        }
+    })
+}
+
 fn random_action(
     kind: RandomFaultKind,
     exp: &Experiment,
@@ -147,11 +200,7 @@ fn random_action(
         (a, b)
     };
     Some(match kind {
-        RandomFaultKind::Partition if dcs >= 2 => {
-            FaultAction::Partition(Partition::IsolateDc(rng.random_range(0..dcs)))
-        }
-        RandomFaultKind::Partition if nodes >= 2 => FaultAction::Partition(Partition::Halves),
-        RandomFaultKind::Partition => return None,
+        RandomFaultKind::Partition => FaultAction::Partition(random_partition(dcs, nodes, rng)?),
         RandomFaultKind::Crash => FaultAction::Crash(node(rng)),
         RandomFaultKind::Pause => FaultAction::Pause(node(rng)),
         RandomFaultKind::Latency => {
@@ -254,6 +303,36 @@ node = "random"
             }
         }
         assert!(p.windows(2).all(|w| w[0].at <= w[1].at));
+        // Partitions of every shape the topology allows come up over a few seeds, and every
+        // generated one is well formed.
+        let mut shapes = std::collections::BTreeSet::new();
+        for seed in 0..20 {
+            for f in plan(&exp(RANDOM, seed)) {
+                if let FaultAction::Partition(part) = &f.action {
+                    shapes.insert(match part {
+                        Partition::IsolateDc(d) => {
+                            assert!(*d < 2);
+                            "isolate"
+                        }
+                        Partition::Halves => "halves",
+                        Partition::MajoritiesRing => "ring",
+                        Partition::OneWay { from, to } => {
+                            assert!(!from.is_empty() && !to.is_empty());
+                            assert_eq!(from.len() + to.len(), 5);
+                            "one-way"
+                        }
+                        Partition::Groups(groups) => {
+                            let mut all: Vec<_> = groups.concat();
+                            all.sort_unstable();
+                            assert_eq!(all, (0..5).collect::<Vec<_>>());
+                            assert!(groups.iter().all(|g| !g.is_empty()));
+                            "groups"
+                        }
+                    });
+                }
+            }
+        }
+        assert_eq!(shapes.len(), 5, "{shapes:?}");
         assert_eq!(p[0].label(), "faults[1]");
         assert!(generated[0].label().starts_with("faults[0]."));
     }

@@ -9,8 +9,17 @@
 //! whose reader decodes them into the destination's inbox.
 //!
 //! At run time the network can cut links (one way or both, per endpoint pair or per DC
-//! pair), heal them, change a DC pair's delay or loss, and pause an endpoint's traffic. It
-//! counts messages and bytes per link and per endpoint.
+//! pair), heal them, override a DC pair's delay or loss, and pause an endpoint's traffic.
+//! These rules compose: cuts and pauses are counted per source (a link cut twice stays cut
+//! until both cuts are lifted), and delay and loss overrides stack (the most recent one in
+//! force wins; lifting it restores the one below, else the topology's value). It counts
+//! messages and bytes per link and per endpoint.
+//!
+//! Failures of the lab itself (a socket, bind, accept or connect that fails while the
+//! destination listens, an undecodable frame) are [`LabFault`]s: the messages they cost are
+//! counted apart (`dropped_lab`), and each is handed to a hook the runner turns into a
+//! `lab_error` event. The network's configuration is plain shaping ([`NetConfig`]); it does
+//! not know experiment files (the runner builds the configuration from the topology).
 //!
 //! Deliberately left out: bandwidth limits, duplication, and any knowledge of what the
 //! messages mean (the network is generic over the message type).
@@ -22,10 +31,15 @@ pub mod link;
 mod network;
 pub mod stats;
 
-pub use network::{Delivery, Endpoint, NetConfig, NetError, Network, Role, Sender};
+pub use network::{
+    Delivery, Endpoint, LabFault, LinkShape, NetConfig, NetError, Network, OverrideId, Role, Sender,
+};
 pub use stats::{EndpointStats, LinkStats};
 
 use serde::{Deserialize, Serialize};
+
+/// Index of a data centre (its position in the topology's list of DCs).
+pub type DcIdx = usize;
 
 /// Identifies one endpoint (a node or a client) of a [`Network`].
 #[derive(

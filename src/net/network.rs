@@ -8,9 +8,10 @@
 //! Deliberately left out: retries. A message to an endpoint that does not listen (crashed)
 //! is dropped and counted as unreachable, as a real network would lose it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -33,8 +34,8 @@ use super::delay_line::{DelayLine, Wake};
 use super::frame::{self, CodecError, Hello};
 use super::link::{Admit, DropReason, LinkState};
 use super::stats::{self, EndpointStats, LinkCounters, LinkStats};
+use super::DcIdx;
 use super::EndpointId;
-use crate::experiment::{DcIdx, LinkSpec, Topology};
 
 /// Inbox capacity per endpoint; a full inbox stops reading from TCP (back-pressure, as a
 /// slow process would cause).
@@ -63,6 +64,21 @@ pub enum NetError {
     Codec(#[from] CodecError),
 }
 
+/// A failure of the lab's own machinery inside the link layer: a socket, bind, accept or
+/// connect that failed for a reason other than the destination being down (too many open
+/// files, no ports left), or a frame that could not be decoded. The messages it cost are
+/// counted as `dropped_lab`, never as lost by the simulated network, and the network hands
+/// each such failure to the hook set with [`Network::on_lab_fault`] (the runner records it
+/// as a `lab_error` event, which makes the run invalid).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabFault {
+    /// Which step failed: `net.bind`, `net.accept`, `net.connect` or `net.frame`.
+    pub source: &'static str,
+    pub detail: String,
+}
+
+type LabHook = Arc<dyn Fn(LabFault) + Send + Sync>;
+
 /// Whether an endpoint is a cluster node or a client (it decides which delay applies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -70,36 +86,37 @@ pub enum Role {
     Client,
 }
 
-/// Static shaping configuration: the topology's links and the seed for loss and delay dice.
+/// Shaping of one ordered DC pair: its one-way delay distribution and loss rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkShape {
+    pub delay: DelayModel,
+    /// Probability in `[0, 1]` that a message is dropped.
+    pub loss: f64,
+}
+
+/// Static shaping configuration: every DC pair's link and the seed for loss and delay dice.
+/// (The runner builds it from an experiment's topology; the network knows nothing of
+/// experiments.)
 #[derive(Debug, Clone)]
 pub struct NetConfig {
     pub client_delay: DelayModel,
     /// `links[from_dc][to_dc]`.
-    pub links: Vec<Vec<LinkSpec>>,
+    pub links: Vec<Vec<LinkShape>>,
     /// Per-link FIFO delivery (true, as TCP would) or independent delays (false).
     pub fifo: bool,
     pub seed: u64,
 }
 
 impl NetConfig {
-    pub fn from_topology(topology: &Topology, seed: u64) -> Self {
-        NetConfig {
-            client_delay: topology.client_delay.clone(),
-            links: topology.links.clone(),
-            fifo: topology.fifo,
-            seed,
-        }
-    }
-
     /// Every DC pair with zero delay and no loss (benchmarks and tests).
     pub fn zero(dcs: usize, seed: u64) -> Self {
-        let spec = LinkSpec {
+        let shape = LinkShape {
             delay: DelayModel::zero(),
             loss: 0.0,
         };
         NetConfig {
             client_delay: DelayModel::zero(),
-            links: vec![vec![spec; dcs]; dcs],
+            links: vec![vec![shape; dcs]; dcs],
             fifo: true,
             seed,
         }
@@ -122,14 +139,90 @@ struct EndpointEntry {
 }
 
 /// Run-time rules; links are recomputed from them whenever they change.
+///
+/// Every rule is counted per source, so that overlapping faults compose: a link cut by two
+/// faults stays cut until both have lifted their cut, and a node paused twice stays paused
+/// until both resumed it. Delay and loss overrides of a DC pair form a stack: the most
+/// recent override in force wins, and lifting it restores the one below it (or the
+/// topology's value when none is left), whatever order they are lifted in.
 #[derive(Default)]
 struct Rules {
-    blocked: HashSet<(EndpointId, EndpointId)>,
-    blocked_dcs: HashSet<(DcIdx, DcIdx)>,
-    paused: HashSet<EndpointId>,
-    delay_override: HashMap<(DcIdx, DcIdx), DelayModel>,
-    loss_override: HashMap<(DcIdx, DcIdx), f64>,
+    cuts: Counted<(EndpointId, EndpointId)>,
+    dc_cuts: Counted<(DcIdx, DcIdx)>,
+    paused: Counted<EndpointId>,
+    delay: Stack<DelayModel>,
+    loss: Stack<f64>,
+    next_override: u64,
 }
+
+/// How many sources currently apply each key.
+struct Counted<K>(HashMap<K, u32>);
+
+impl<K> Default for Counted<K> {
+    fn default() -> Self {
+        Counted(HashMap::new())
+    }
+}
+
+impl<K: std::hash::Hash + Eq> Counted<K> {
+    fn add(&mut self, k: K) {
+        *self.0.entry(k).or_insert(0) += 1;
+    }
+
+    /// Removes one source of `k`; returns false if none applied it.
+    fn remove(&mut self, k: &K) -> bool {
+        match self.0.get_mut(k) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                true
+            }
+            Some(_) => {
+                self.0.remove(k);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn contains(&self, k: &K) -> bool {
+        self.0.contains_key(k)
+    }
+}
+
+/// Overrides of a DC pair's value, oldest first.
+struct Stack<V>(HashMap<(DcIdx, DcIdx), Vec<(u64, V)>>);
+
+impl<V> Default for Stack<V> {
+    fn default() -> Self {
+        Stack(HashMap::new())
+    }
+}
+
+impl<V> Stack<V> {
+    fn push(&mut self, pair: (DcIdx, DcIdx), id: u64, v: V) {
+        self.0.entry(pair).or_default().push((id, v));
+    }
+
+    /// Removes override `id` wherever it is in its pair's stack; returns whether it was there.
+    fn lift(&mut self, id: u64) -> bool {
+        let mut found = false;
+        self.0.retain(|_, stack| {
+            let before = stack.len();
+            stack.retain(|(i, _)| *i != id);
+            found |= stack.len() != before;
+            !stack.is_empty()
+        });
+        found
+    }
+
+    fn current(&self, pair: &(DcIdx, DcIdx)) -> Option<&V> {
+        self.0.get(pair).and_then(|s| s.last()).map(|(_, v)| v)
+    }
+}
+
+/// Names one delay or loss override, to lift exactly it with [`Network::lift_override`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OverrideId(u64);
 
 /// One directed link: its shaping state, its connection task's queue and its counters.
 struct Link {
@@ -163,6 +256,8 @@ struct Inner {
     links: RwLock<HashMap<(EndpointId, EndpointId), Arc<Link>>>,
     /// Counters outlive links' reader lookups; kept by pair.
     rules: Mutex<Rules>,
+    lab_hook: RwLock<Option<LabHook>>,
+    lab_faults: AtomicU64,
     cancel: CancellationToken,
     tracker: TaskTracker,
 }
@@ -208,11 +303,6 @@ impl<M: Serialize> Sender<M> {
     /// partitions and crashed peers are not errors (they are counted).
     pub fn send(&self, to: EndpointId, msg: &M) -> Result<(), NetError> {
         let bytes = frame::encode(msg)?;
-        self.inner.send_bytes(self.from, to, bytes)
-    }
-
-    /// Sends an already encoded message (to encode a broadcast once).
-    pub fn send_encoded(&self, to: EndpointId, bytes: Bytes) -> Result<(), NetError> {
         self.inner.send_bytes(self.from, to, bytes)
     }
 }
@@ -294,6 +384,8 @@ where
                 endpoints: RwLock::new(Vec::new()),
                 links: RwLock::new(HashMap::new()),
                 rules: Mutex::new(Rules::default()),
+                lab_hook: RwLock::new(None),
+                lab_faults: AtomicU64::new(0),
                 cancel: CancellationToken::new(),
                 tracker: TaskTracker::new(),
             }),
@@ -327,15 +419,17 @@ where
     /// Opens (or re-opens, after a crash) an endpoint on a fresh OS-picked port.
     pub async fn listen(&self, id: EndpointId) -> Result<Endpoint<M>, NetError> {
         let name = self.name(id).ok_or(NetError::UnknownEndpoint(id))?;
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .map_err(|source| NetError::Bind {
-                name: name.clone(),
-                source,
-            })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| NetError::Bind { name, source })?;
+        let bound = match TcpListener::bind(("127.0.0.1", 0)).await {
+            Ok(l) => l.local_addr().map(|a| (l, a)),
+            Err(e) => Err(e),
+        };
+        let (listener, addr) = bound.map_err(|source| {
+            self.inner.lab(
+                "net.bind",
+                format!("binding a listener for {name}: {source}"),
+            );
+            NetError::Bind { name, source }
+        })?;
         let (tx, inbox) = mpsc::channel(INBOX_CAPACITY);
         let token = self.inner.cancel.child_token();
         self.inner.tracker.spawn_on(
@@ -380,90 +474,132 @@ impl<M> Network<M> {
         self.inner.endpoints.read().len()
     }
 
-    /// Cuts the link from `from` to `to` (one way).
+    /// Changes the rules and re-shapes every link accordingly.
+    fn change<R>(&self, f: impl FnOnce(&mut Rules) -> R) -> R {
+        let r = f(&mut self.inner.rules.lock());
+        self.inner.apply_rules();
+        r
+    }
+
+    /// Cuts the link from `from` to `to` (one way). Cuts are counted: the link stays cut
+    /// until every `block` has been matched by an [`Network::unblock`].
     pub fn block(&self, from: EndpointId, to: EndpointId) {
-        self.inner.rules.lock().blocked.insert((from, to));
-        self.inner.apply_rules();
+        self.change(|r| r.cuts.add((from, to)));
     }
 
-    /// Restores the link from `from` to `to`.
+    /// Lifts one cut of the link from `from` to `to`.
     pub fn unblock(&self, from: EndpointId, to: EndpointId) {
-        self.inner.rules.lock().blocked.remove(&(from, to));
-        self.inner.apply_rules();
+        self.change(|r| r.cuts.remove(&(from, to)));
     }
 
-    /// Cuts every link from DC `from` to DC `to` (one way), clients included.
+    /// Cuts every link from DC `from` to DC `to` (one way), clients included; counted like
+    /// [`Network::block`].
     pub fn block_dcs(&self, from: DcIdx, to: DcIdx) {
-        self.inner.rules.lock().blocked_dcs.insert((from, to));
-        self.inner.apply_rules();
+        self.change(|r| r.dc_cuts.add((from, to)));
     }
 
+    /// Lifts one cut of the links from DC `from` to DC `to`.
     pub fn unblock_dcs(&self, from: DcIdx, to: DcIdx) {
-        self.inner.rules.lock().blocked_dcs.remove(&(from, to));
-        self.inner.apply_rules();
+        self.change(|r| r.dc_cuts.remove(&(from, to)));
     }
 
     /// Cuts DC `dc` off from every other DC, both ways, and returns the `(from, to)` DC pairs
-    /// it cut (to restore them with [`Network::unblock_dcs`]).
+    /// it cut (to lift them with [`Network::unblock_dcs`]).
     pub fn isolate_dc(&self, dc: DcIdx) -> Vec<(DcIdx, DcIdx)> {
         let dcs = self.inner.config.links.len();
         let pairs: Vec<(DcIdx, DcIdx)> = (0..dcs)
             .filter(|other| *other != dc)
             .flat_map(|other| [(dc, other), (other, dc)])
             .collect();
-        {
-            let mut r = self.inner.rules.lock();
-            r.blocked_dcs.extend(pairs.iter().copied());
-        }
-        self.inner.apply_rules();
+        self.change(|r| pairs.iter().for_each(|p| r.dc_cuts.add(*p)));
         pairs
     }
 
-    /// Removes every cut.
+    /// True while the links from DC `from` to DC `to` are cut by at least one source.
+    pub fn dcs_blocked(&self, from: DcIdx, to: DcIdx) -> bool {
+        self.inner.rules.lock().dc_cuts.contains(&(from, to))
+    }
+
+    /// True while the link from `from` to `to` is cut endpoint to endpoint by at least one
+    /// source (DC-level cuts are not counted here; see [`Network::dcs_blocked`]).
+    pub fn blocked(&self, from: EndpointId, to: EndpointId) -> bool {
+        self.inner.rules.lock().cuts.contains(&(from, to))
+    }
+
+    /// Removes every cut, whoever made it (for tests; faults lift their own cuts).
     pub fn heal(&self) {
-        {
-            let mut r = self.inner.rules.lock();
-            r.blocked.clear();
-            r.blocked_dcs.clear();
-        }
-        self.inner.apply_rules();
+        self.change(|r| {
+            r.cuts = Counted::default();
+            r.dc_cuts = Counted::default();
+        });
     }
 
-    /// Holds every message from and to `id` until [`Network::resume`].
+    /// Holds every message from and to `id` until [`Network::resume`]; counted like
+    /// [`Network::block`].
     pub fn pause(&self, id: EndpointId) {
-        self.inner.rules.lock().paused.insert(id);
-        self.inner.apply_rules();
+        self.change(|r| r.paused.add(id));
     }
 
+    /// Lifts one pause of `id`.
     pub fn resume(&self, id: EndpointId) {
-        self.inner.rules.lock().paused.remove(&id);
-        self.inner.apply_rules();
+        self.change(|r| r.paused.remove(&id));
     }
 
-    /// Replaces the delay of the links from DC `from` to DC `to`; `None` restores the
-    /// topology's delay.
-    pub fn set_dc_delay(&self, from: DcIdx, to: DcIdx, delay: Option<DelayModel>) {
-        {
-            let mut r = self.inner.rules.lock();
-            match delay {
-                Some(d) => r.delay_override.insert((from, to), d),
-                None => r.delay_override.remove(&(from, to)),
-            };
-        }
-        self.inner.apply_rules();
+    /// Overrides the delay of the links from DC `from` to DC `to` until the returned
+    /// override is lifted. The most recent override in force wins.
+    pub fn override_dc_delay(&self, from: DcIdx, to: DcIdx, delay: DelayModel) -> OverrideId {
+        self.change(|r| {
+            r.next_override += 1;
+            r.delay.push((from, to), r.next_override, delay);
+            OverrideId(r.next_override)
+        })
     }
 
-    /// Replaces the loss rate of the links from DC `from` to DC `to`; `None` restores the
-    /// topology's loss.
-    pub fn set_dc_loss(&self, from: DcIdx, to: DcIdx, loss: Option<f64>) {
-        {
-            let mut r = self.inner.rules.lock();
-            match loss {
-                Some(l) => r.loss_override.insert((from, to), l),
-                None => r.loss_override.remove(&(from, to)),
-            };
-        }
-        self.inner.apply_rules();
+    /// Overrides the loss rate of the links from DC `from` to DC `to` until the returned
+    /// override is lifted. The most recent override in force wins.
+    pub fn override_dc_loss(&self, from: DcIdx, to: DcIdx, loss: f64) -> OverrideId {
+        self.change(|r| {
+            r.next_override += 1;
+            r.loss.push((from, to), r.next_override, loss);
+            OverrideId(r.next_override)
+        })
+    }
+
+    /// The delay override in force on the links from DC `from` to DC `to`, if any.
+    pub fn dc_delay_override(&self, from: DcIdx, to: DcIdx) -> Option<DelayModel> {
+        self.inner.rules.lock().delay.current(&(from, to)).cloned()
+    }
+
+    /// The loss override in force on the links from DC `from` to DC `to`, if any.
+    pub fn dc_loss_override(&self, from: DcIdx, to: DcIdx) -> Option<f64> {
+        self.inner.rules.lock().loss.current(&(from, to)).copied()
+    }
+
+    /// Lifts one delay or loss override: the pair falls back to the most recent override
+    /// still in force, else to the topology. Returns false if it was already lifted.
+    pub fn lift_override(&self, id: OverrideId) -> bool {
+        self.change(|r| r.delay.lift(id.0) | r.loss.lift(id.0))
+    }
+
+    /// Hands every [`LabFault`] from now on to `hook` (called from network tasks: keep it
+    /// short and non-blocking).
+    pub fn on_lab_fault(&self, hook: impl Fn(LabFault) + Send + Sync + 'static) {
+        *self.inner.lab_hook.write() = Some(Arc::new(hook));
+    }
+
+    /// How many lab faults the network has met so far.
+    pub fn lab_faults(&self) -> u64 {
+        self.inner.lab_faults.load(Ordering::Relaxed)
+    }
+
+    /// Messages between `a` and `b` (both directions) lost to lab faults so far.
+    pub fn lab_drops(&self, a: EndpointId, b: EndpointId) -> u64 {
+        let links = self.inner.links.read();
+        [(a, b), (b, a)]
+            .iter()
+            .filter_map(|k| links.get(k))
+            .map(|l| l.counters.dropped_lab.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Counters of every link used so far.
@@ -495,6 +631,21 @@ impl<M> Network<M> {
 }
 
 impl Inner {
+    fn lab(&self, source: &'static str, detail: String) {
+        self.lab_faults.fetch_add(1, Ordering::Relaxed);
+        let hook = self.lab_hook.read().clone();
+        if let Some(h) = hook {
+            h(LabFault { source, detail });
+        }
+    }
+
+    fn endpoint_name(&self, id: EndpointId) -> String {
+        self.endpoints
+            .read()
+            .get(id.0 as usize)
+            .map_or_else(|| id.to_string(), |e| e.name.clone())
+    }
+
     fn stop_delay_line(&self) {
         self.delay_line.stop();
         if let Some(h) = self.delay_thread.lock().take() {
@@ -515,16 +666,16 @@ impl Inner {
             let key = (f.dc, t.dc);
             (
                 rules
-                    .delay_override
-                    .get(&key)
+                    .delay
+                    .current(&key)
                     .cloned()
                     .unwrap_or_else(|| spec.delay.clone()),
-                rules.loss_override.get(&key).copied().unwrap_or(spec.loss),
+                rules.loss.current(&key).copied().unwrap_or(spec.loss),
                 true,
             )
         };
-        let blocked = rules.blocked.contains(&(from, to))
-            || (dc_rules_apply && rules.blocked_dcs.contains(&(f.dc, t.dc)));
+        let blocked = rules.cuts.contains(&(from, to))
+            || (dc_rules_apply && rules.dc_cuts.contains(&(f.dc, t.dc)));
         let held = rules.paused.contains(&from) || rules.paused.contains(&to);
         Some(Shaping {
             delay,
@@ -649,20 +800,57 @@ struct Shaping {
 
 type Writer = FramedWrite<TcpStream, tokio_util::codec::LengthDelimitedCodec>;
 
-async fn connect(addr: SocketAddr, from: EndpointId, to: EndpointId) -> Option<Writer> {
-    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
-        .await
-        .ok()?
-        .ok()?;
-    stream.set_nodelay(true).ok()?;
+/// Why a writer has no connection.
+enum NoConnection {
+    /// The destination is down or went away meanwhile (a crash): the simulated network
+    /// loses the messages.
+    Gone,
+    /// The lab could not open a connection to a destination that listens.
+    Lab(String),
+}
+
+async fn connect(
+    inner: &Inner,
+    addr: SocketAddr,
+    from: EndpointId,
+    to: EndpointId,
+) -> Result<Writer, NoConnection> {
+    use std::io::ErrorKind;
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e))
+            if matches!(
+                e.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+            ) =>
+        {
+            return Err(NoConnection::Gone)
+        }
+        // Anything else (too many open files, no ports, no buffers) is the lab's failure,
+        // unless the destination stopped listening meanwhile.
+        Ok(Err(e)) if inner.addr(to) == Some(addr) => {
+            return Err(NoConnection::Lab(format!("connecting: {e}")))
+        }
+        Err(_) if inner.addr(to) == Some(addr) => {
+            return Err(NoConnection::Lab(format!(
+                "connecting: no connection within {CONNECT_TIMEOUT:?} to a listening endpoint"
+            )))
+        }
+        Ok(Err(_)) | Err(_) => return Err(NoConnection::Gone),
+    };
+    stream
+        .set_nodelay(true)
+        .map_err(|e| NoConnection::Lab(format!("setting TCP_NODELAY: {e}")))?;
     let mut w = FramedWrite::new(stream, frame::codec());
     let hello = frame::encode(&Hello {
         from: from.0,
         to: to.0,
     })
-    .ok()?;
-    w.send(hello).await.ok()?;
-    Some(w)
+    .map_err(|e| NoConnection::Lab(format!("encoding the hello frame: {e}")))?;
+    w.send(hello).await.map_err(|_| NoConnection::Gone)?;
+    Ok(w)
 }
 
 /// Moves one link's released frames onto its TCP connection, (re)connecting as needed.
@@ -691,17 +879,37 @@ async fn write_loop(
         if conn.as_ref().map(|(a, _)| Some(*a)) != Some(current) {
             conn = None;
         }
+        let mut lab_failure = None;
         if conn.is_none() {
             if let Some(addr) = current {
-                conn = tokio::select! {
+                let c = tokio::select! {
                     _ = cancel.cancelled() => return,
-                    c = connect(addr, from, to) => c.map(|w| (addr, w)),
+                    c = connect(&inner, addr, from, to) => c,
                 };
+                match c {
+                    Ok(w) => conn = Some((addr, w)),
+                    Err(NoConnection::Gone) => {}
+                    Err(NoConnection::Lab(e)) => lab_failure = Some(e),
+                }
             }
         }
         let Some((_, w)) = conn.as_mut() else {
-            LinkCounters::add(&counters.dropped_unreachable, batch.len() as u64);
+            let n = batch.len() as u64;
             batch.clear();
+            match lab_failure {
+                Some(e) => {
+                    LinkCounters::add(&counters.dropped_lab, n);
+                    inner.lab(
+                        "net.connect",
+                        format!(
+                            "{} -> {}: {e} ({n} messages lost)",
+                            inner.endpoint_name(from),
+                            inner.endpoint_name(to)
+                        ),
+                    );
+                }
+                None => LinkCounters::add(&counters.dropped_unreachable, n),
+            }
             continue;
         };
         // A failed write or flush means the peer is gone: everything of this batch that was
@@ -734,9 +942,13 @@ async fn accept_loop<M>(
             _ = token.cancelled() => return,
             r = listener.accept() => match r {
                 Ok((s, _)) => s,
-                // Transient accept errors (e.g. too many open files) should not kill the
-                // endpoint; back off briefly.
-                Err(_) => {
+                // Accept errors (e.g. too many open files) are the lab's: recorded, and the
+                // endpoint backs off briefly rather than dying.
+                Err(e) => {
+                    inner.lab(
+                        "net.accept",
+                        format!("{} accepting a connection: {e}", inner.endpoint_name(me)),
+                    );
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 }
@@ -765,8 +977,21 @@ async fn read_loop<M>(
         f = frames.next() => match f {
             Some(Ok(b)) => match frame::decode::<Hello>(&b) {
                 Ok(h) if h.to == me.0 => h,
-                _ => return,
+                Ok(h) => {
+                    inner.lab("net.frame", format!(
+                        "{} received a connection meant for endpoint {}",
+                        inner.endpoint_name(me), h.to
+                    ));
+                    return;
+                }
+                Err(e) => {
+                    inner.lab("net.frame", format!(
+                        "{} could not decode a hello frame: {e}", inner.endpoint_name(me)
+                    ));
+                    return;
+                }
             },
+            // The peer closed before saying hello (it crashed): nothing was lost.
             _ => return,
         },
     };
@@ -780,8 +1005,19 @@ async fn read_loop<M>(
                 _ => return,
             },
         };
-        let Ok(msg) = frame::decode::<M>(&frame) else {
-            return;
+        let msg = match frame::decode::<M>(&frame) {
+            Ok(m) => m,
+            Err(e) => {
+                inner.lab(
+                    "net.frame",
+                    format!(
+                        "{} -> {}: undecodable frame: {e}",
+                        inner.endpoint_name(from),
+                        inner.endpoint_name(me)
+                    ),
+                );
+                return;
+            }
         };
         if let Some(c) = &counters {
             LinkCounters::add(&c.delivered, 1);

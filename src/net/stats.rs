@@ -21,6 +21,7 @@ pub(crate) struct LinkCounters {
     pub dropped_partition: AtomicU64,
     pub dropped_loss: AtomicU64,
     pub dropped_unreachable: AtomicU64,
+    pub dropped_lab: AtomicU64,
 }
 
 impl LinkCounters {
@@ -39,6 +40,7 @@ impl LinkCounters {
             dropped_partition: self.dropped_partition.load(Relaxed),
             dropped_loss: self.dropped_loss.load(Relaxed),
             dropped_unreachable: self.dropped_unreachable.load(Relaxed),
+            dropped_lab: self.dropped_lab.load(Relaxed),
         }
     }
 }
@@ -56,6 +58,9 @@ pub struct LinkStats {
     pub dropped_loss: u64,
     /// Dropped because the destination was not listening (crashed) or the connection broke.
     pub dropped_unreachable: u64,
+    /// Dropped because the lab itself failed (a [`super::LabFault`]): not the simulated
+    /// network's doing.
+    pub dropped_lab: u64,
 }
 
 /// Traffic of one endpoint, summed over its links.
@@ -81,7 +86,8 @@ pub fn per_endpoint(links: &[LinkStats], endpoints: usize) -> Vec<EndpointStats>
         if let Some(s) = out.get_mut(l.from.0 as usize) {
             s.sent += l.sent;
             s.sent_bytes += l.sent_bytes;
-            s.dropped += l.dropped_partition + l.dropped_loss + l.dropped_unreachable;
+            s.dropped +=
+                l.dropped_partition + l.dropped_loss + l.dropped_unreachable + l.dropped_lab;
         }
         if let Some(r) = out.get_mut(l.to.0 as usize) {
             r.received += l.delivered;

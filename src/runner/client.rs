@@ -5,6 +5,9 @@
 //! link layer applies `client_delay` to nearby nodes and the WAN to remote ones). A router
 //! task hands each [`ClientResponse`] to the call waiting for its id; a call that gets no
 //! answer within its timeout returns [`CallResult::Timeout`] and a late answer is dropped.
+//! A call the lab itself failed (the request could not be encoded or sent, or the link
+//! layer lost the request or its answer to a [`crate::net::LabFault`]) returns
+//! [`CallResult::LabFailure`]: it says nothing about the system.
 //!
 //! Deliberately left out: choosing the node (the runner does) and retrying.
 
@@ -32,6 +35,8 @@ pub enum CallResult {
     Indeterminate(String),
     /// No answer in time.
     Timeout,
+    /// The lab failed to carry the call (not the system's doing).
+    LabFailure(String),
 }
 
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<ClientResponse>>>>;
@@ -39,6 +44,7 @@ type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<ClientResponse>>>>;
 /// One client endpoint.
 pub struct Client<P> {
     sender: Sender<Wire<P>>,
+    net: Network<Wire<P>>,
     pending: Pending,
     next_id: AtomicU64,
     router: tokio::task::JoinHandle<()>,
@@ -66,6 +72,7 @@ where
         });
         Ok(Client {
             sender,
+            net: net.clone(),
             pending,
             next_id: AtomicU64::new(1),
             router,
@@ -81,15 +88,23 @@ where
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.pending.lock().insert(id, tx);
+        let lab_drops = self.net.lab_drops(self.id(), node);
         if let Err(e) = self
             .sender
             .send(node, &Wire::Request(ClientRequest { id, op }))
         {
             self.pending.lock().remove(&id);
-            return CallResult::Rejected(format!("could not send: {e}"));
+            return CallResult::LabFailure(format!("could not send the request: {e}"));
         }
         let result = tokio::time::timeout(timeout, rx).await;
         self.pending.lock().remove(&id);
+        if result.is_err() && self.net.lab_drops(self.id(), node) > lab_drops {
+            return CallResult::LabFailure(
+                "the link layer lost messages between this client and its node to a lab \
+                 failure while the call waited"
+                    .into(),
+            );
+        }
         match result {
             Ok(Ok(ClientResponse { result: Ok(ok), .. })) => CallResult::Ok(ok),
             Ok(Ok(ClientResponse {

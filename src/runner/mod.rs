@@ -18,9 +18,19 @@
 //! The fault injector ([`crate::faults::Nemesis`]) runs beside the workload on the same clock,
 //! with the same concrete faults for every variant.
 //!
+//! The lab's own failures are kept apart from the system's ([`lab`]): a variant that cannot
+//! get the open files it needs does not start; a link-layer failure, an operation the lab
+//! could not send (left out of the history), a pacer more than [`PACER_LATE_LIMIT`] behind
+//! the schedule, or an operation record lost on the way to the file becomes a `lab_error`
+//! event and is counted in the [`VariantOutcome`].
+//!
+//! The runner also builds the network's shaping from the experiment's topology
+//! ([`net_config`]), so that the network does not depend on the experiment format.
+//!
 //! Deliberately left out: any analysis of what was recorded.
 
 pub mod client;
+pub mod lab;
 pub mod pacer;
 
 use std::collections::HashMap;
@@ -36,21 +46,28 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use self::client::{CallResult, Client};
+use self::lab::{LabRecorder, LimitError};
 use self::pacer::Pacer;
 use crate::cluster::gossip::GossipCluster;
 use crate::cluster::raft::RaftCluster;
 use crate::cluster::SystemVersion;
 use crate::cluster::{ClientOk, ClientOp, Cluster, ClusterContext, ClusterError, Wire};
-use crate::experiment::{Experiment, Routing, Variant, VariantKind, VariantParams};
+use crate::experiment::{Experiment, Routing, Topology, Variant, VariantKind, VariantParams};
 use crate::faults::{LeaderMemory, Nemesis, PlannedFault};
 use crate::history::writer::WriteError;
 use crate::history::Device;
 use crate::history::{Event, JsonlWriter, OpKind, OpRecord, Outcome, RecordSink, RunClock};
-use crate::net::{LinkStats, NetConfig, NetError, Network, Role};
+use crate::net::{LinkShape, LinkStats, NetConfig, NetError, Network, Role};
 use crate::workload::{Schedule, ScheduledOp};
 
 /// How long a cluster may take to become ready before the variant fails.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How late the pacer may release an operation before the run records a lab error: far
+/// above the scheduler noise of a loaded 2-core machine (a few ms, tens at worst), and
+/// short next to the fault windows experiments use (seconds), so an operation released
+/// later than this no longer follows the configured load.
+pub const PACER_LATE_LIMIT: Duration = Duration::from_millis(250);
 
 /// Failures that stop a variant (not outcomes of operations: those are recorded).
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +78,8 @@ pub enum RunError {
     Net(#[from] NetError),
     #[error(transparent)]
     Write(#[from] WriteError),
+    #[error(transparent)]
+    Limit(#[from] LimitError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -95,6 +114,36 @@ pub struct VariantOutcome {
     pub unknown: u64,
     pub events: u64,
     pub interrupted: bool,
+    /// Failures of the lab itself during the run (each is a `lab_error` event, up to
+    /// [`lab::EVENTS_PER_SOURCE`] per source); any makes the run's results invalid.
+    pub lab_errors: u64,
+    /// `source: detail` of the lab errors recorded as events.
+    pub lab_error_details: Vec<String>,
+    /// Scheduled operations the lab failed to carry out (not in the history).
+    pub lab_failed_ops: u64,
+    /// The latest the pacer released an operation after its scheduled time, in µs.
+    pub pacer_max_late_us: u64,
+}
+
+/// The network shaping of a topology: its client delay, every DC pair's link and FIFO rule.
+pub fn net_config(topology: &Topology, seed: u64) -> NetConfig {
+    NetConfig {
+        client_delay: topology.client_delay.clone(),
+        links: topology
+            .links
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|l| LinkShape {
+                        delay: l.delay.clone(),
+                        loss: l.loss,
+                    })
+                    .collect()
+            })
+            .collect(),
+        fifo: topology.fifo,
+        seed,
+    }
 }
 
 /// Runs a variant of whichever kind it is.
@@ -110,15 +159,25 @@ struct Tally {
     ok: AtomicU64,
     fail: AtomicU64,
     unknown: AtomicU64,
+    /// Operations the lab failed to carry out (left out of the history).
+    lab: AtomicU64,
 }
 
 /// Runs a variant on cluster type `C`.
 pub async fn run_cluster<C: Cluster>(plan: VariantPlan) -> Result<VariantOutcome, RunError> {
     let exp = plan.experiment.clone();
+    let client_keys: std::collections::HashSet<(String, usize)> = plan
+        .schedule
+        .ops
+        .iter()
+        .map(|op| (plan.schedule.client(op), op.dc))
+        .collect();
+    lab::ensure_files(exp.topology.nodes.len() as u64, client_keys.len() as u64)?;
     let history = JsonlWriter::<OpRecord>::create(&plan.dir.join("history.jsonl"))?;
     let events = JsonlWriter::<Event>::create(&plan.dir.join("events.jsonl"))?;
     let clock = RunClock::start();
-    let net: Network<Wire<C::Peer>> = Network::new(NetConfig::from_topology(
+    let lab = LabRecorder::new(events.sink(), clock);
+    let net: Network<Wire<C::Peer>> = Network::new(net_config(
         &exp.topology,
         crate::seed::derive(exp.seed, "net"),
     ))?;
@@ -128,6 +187,10 @@ pub async fn run_cluster<C: Cluster>(plan: VariantPlan) -> Result<VariantOutcome
         .iter()
         .map(|n| net.register(n.name.clone(), n.dc, Role::Node))
         .collect();
+    {
+        let record = lab.weak_hook();
+        net.on_lab_fault(move |f| record(f.source, f.detail));
+    }
 
     // One client endpoint per (client, DC): a travelling phone is a new endpoint abroad.
     let mut client_index: HashMap<(String, usize), usize> = HashMap::new();
@@ -173,6 +236,7 @@ pub async fn run_cluster<C: Cluster>(plan: VariantPlan) -> Result<VariantOutcome
         clock,
         &history,
         events.sink(),
+        &lab,
     )
     .await;
     let stats = net.link_stats();
@@ -190,11 +254,27 @@ pub async fn run_cluster<C: Cluster>(plan: VariantPlan) -> Result<VariantOutcome
         }
     }
     net.shutdown().await;
-    write_net_stats(&plan.dir, &stats, &names, node_ids.len())?;
-    history.finish()?;
+    let net_stats_written = write_net_stats(&plan.dir, &stats, &names, node_ids.len());
+    let ops_written = history.finish()?;
+    if let Ok(o) = &result {
+        let recorded = o.ok + o.fail + o.unknown;
+        if ops_written < recorded {
+            lab.record(
+                "runner.history",
+                format!(
+                    "{} of {recorded} operation records never reached history.jsonl",
+                    recorded - ops_written
+                ),
+            );
+        }
+    }
+    let lab_tally = lab.close();
     let events_written = events.finish()?;
+    net_stats_written?;
     let mut outcome = result?;
     outcome.events = events_written;
+    outcome.lab_errors = lab_tally.total;
+    outcome.lab_error_details = lab_tally.recorded;
     Ok(outcome)
 }
 
@@ -209,6 +289,7 @@ async fn drive<C: Cluster>(
     clock: RunClock,
     history: &JsonlWriter<OpRecord>,
     events: RecordSink<Event>,
+    lab: &LabRecorder,
 ) -> Result<VariantOutcome, RunError> {
     let exp = &plan.experiment;
     let cancel = &plan.cancel;
@@ -253,6 +334,7 @@ async fn drive<C: Cluster>(
     let picture = Bytes::from(vec![0xA5u8; exp.workload.picture_bytes]);
     let mut tasks = JoinSet::new();
     let mut interrupted = false;
+    let mut max_late = Duration::ZERO;
     let mut pacer = Pacer::start(
         plan.schedule
             .ops
@@ -272,6 +354,21 @@ async fn drive<C: Cluster>(
         let Some(op) = plan.schedule.ops.get(i) else {
             break;
         };
+        let late = std::time::Instant::now()
+            .saturating_duration_since(t0 + Duration::from_micros(op.at_us));
+        max_late = max_late.max(late);
+        if late > PACER_LATE_LIMIT {
+            lab.record(
+                "runner.pacer",
+                format!(
+                    "op {} released {} ms after its scheduled time (limit {} ms): the load \
+                     generator fell behind the schedule",
+                    op.id,
+                    late.as_millis(),
+                    PACER_LATE_LIMIT.as_millis()
+                ),
+            );
+        }
         // Reap finished operations so the set stays small.
         while tasks.try_join_next().is_some() {}
         let job = OpJob {
@@ -303,6 +400,7 @@ async fn drive<C: Cluster>(
             cancel: cancel.clone(),
             progress: plan.progress.clone(),
             sessions: sessions.clone(),
+            lab: lab.clone(),
         };
         tasks.spawn(run_op::<C::Peer>(job, env));
     }
@@ -330,6 +428,10 @@ async fn drive<C: Cluster>(
         unknown: tally.unknown.load(Ordering::Relaxed),
         events: 0,
         interrupted,
+        lab_errors: 0,
+        lab_error_details: Vec::new(),
+        lab_failed_ops: tally.lab.load(Ordering::Relaxed),
+        pacer_max_late_us: max_late.as_micros() as u64,
     })
 }
 
@@ -402,6 +504,7 @@ struct OpEnv<P> {
     cancel: CancellationToken,
     progress: ProgressBar,
     sessions: Option<Arc<Sessions>>,
+    lab: LabRecorder,
 }
 
 async fn run_op<P>(job: OpJob, env: OpEnv<P>)
@@ -439,6 +542,24 @@ where
         _ = env.cancel.cancelled() => None,
     };
     let complete_us = env.clock.now_us();
+    if let Some(CallResult::LabFailure(e)) = &result {
+        // Not the system's outcome: the operation is left out of the history (it was never
+        // carried out as scheduled) and the run is marked by a lab error instead.
+        env.tally.lab.fetch_add(1, Ordering::Relaxed);
+        env.lab.record(
+            "runner.client",
+            format!(
+                "op {} ({:?} of {} by {} to {}) not carried out: {e}",
+                op.id,
+                op.kind,
+                job.key,
+                job.client_name,
+                env.node_names.get(job.node).map_or("?", |n| n.as_str())
+            ),
+        );
+        env.progress.inc(1);
+        return;
+    }
     let (outcome, value, bytes, version, error) = match (op.kind, result) {
         (OpKind::Write, Some(CallResult::Ok(ClientOk::Written { version }))) => {
             (Outcome::Ok, op.value.clone(), op.bytes, Some(version), None)
@@ -457,6 +578,8 @@ where
         }
         (_, Some(CallResult::Rejected(e))) => (Outcome::Fail, None, 0, None, Some(e)),
         (kind, Some(CallResult::Indeterminate(e))) => (indeterminate(kind), None, 0, None, Some(e)),
+        // Handled above.
+        (kind, Some(CallResult::LabFailure(e))) => (indeterminate(kind), None, 0, None, Some(e)),
         (kind, Some(CallResult::Timeout)) => {
             let e = format!(
                 "no answer within {}",
@@ -535,6 +658,8 @@ struct NamedLink<'a> {
     dropped_partition: u64,
     dropped_loss: u64,
     dropped_unreachable: u64,
+    /// Lost to a failure of the lab itself (a `lab_error`), not to the simulated network.
+    dropped_lab: u64,
 }
 
 fn write_net_stats(
@@ -562,6 +687,7 @@ fn write_net_stats(
             dropped_partition: l.dropped_partition,
             dropped_loss: l.dropped_loss,
             dropped_unreachable: l.dropped_unreachable,
+            dropped_lab: l.dropped_lab,
         })
         .collect();
     let path = dir.join("net.json");

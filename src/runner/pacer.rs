@@ -8,6 +8,10 @@
 //! (a high-resolution `clock_nanosleep` on Linux, typically 50–100 µs late) and hands the
 //! indices of due operations to the async side over a channel, in schedule order.
 //!
+//! The runner compares each release with its due time: an operation released more than
+//! [`super::PACER_LATE_LIMIT`] late (the pacer thread or the async side starved of CPU) is a
+//! `lab_error`, since the load it produced is no longer the configured one.
+//!
 //! Deliberately left out: busy-waiting for the last microseconds (it would burn a core the
 //! systems under test need), and running the operations (the receiver spawns them).
 

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use caplab::cluster::{ClientOk, ClientOp, Cluster, ClusterContext, Wire};
 use caplab::experiment::{parse, Experiment, Overrides};
 use caplab::history::{Event, JsonlWriter, RunClock};
-use caplab::net::{EndpointId, NetConfig, Network, Role};
+use caplab::net::{EndpointId, Network, Role};
 use caplab::runner::client::{CallResult, Client};
+use caplab::runner::net_config;
 
 pub struct Harness<C: Cluster> {
     pub exp: Arc<Experiment>,
@@ -37,7 +38,7 @@ impl<C: Cluster> Harness<C> {
         let events = JsonlWriter::<Event>::create(&dir.path().join("events.jsonl")).unwrap();
         let clock = RunClock::start();
         let net: Network<Wire<C::Peer>> =
-            Network::new(NetConfig::from_topology(&exp.topology, exp.seed)).unwrap();
+            Network::new(net_config(&exp.topology, exp.seed)).unwrap();
         let nodes: Vec<EndpointId> = exp
             .topology
             .nodes
