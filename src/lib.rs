@@ -37,6 +37,7 @@ pub mod experiment;
 pub mod faults;
 pub mod history;
 pub mod net;
+pub mod record;
 pub mod report;
 pub mod run_dir;
 pub mod runner;

@@ -30,6 +30,7 @@ use super::timeseries::{self, TimeSeries};
 use super::verdict::{self, VariantVerdict};
 use crate::experiment::{Conflict, VariantKind, VariantParams};
 use crate::history::{OpKind, Outcome};
+use crate::run_dir::manifest::VariantStatus;
 
 /// What the analysis needs to know about a variant besides its history.
 #[derive(Debug, Clone)]
@@ -48,8 +49,8 @@ pub struct VariantContext {
     pub lin_time_limit: Duration,
     /// The variant's `net.json`, if any.
     pub net: Option<NetReport>,
-    /// `ok` or `interrupted`.
-    pub status: String,
+    /// `ok`, `interrupted` or `running` (killed).
+    pub status: VariantStatus,
 }
 
 impl VariantContext {
@@ -63,7 +64,7 @@ impl VariantContext {
             window_len_us: 0,
             lin_time_limit: Duration::from_secs(10),
             net: None,
-            status: "ok".to_string(),
+            status: VariantStatus::Ok,
         }
     }
 
@@ -91,8 +92,8 @@ impl VariantContext {
 #[derive(Debug, Clone, Serialize)]
 pub struct VariantSummary {
     pub kind: String,
-    /// `ok` or `interrupted`.
-    pub status: String,
+    /// `ok`, `interrupted` or `running` (killed), from `run.json`.
+    pub status: VariantStatus,
     pub verdict: VariantVerdict,
     pub window_start_us: u64,
     pub reads: ReadsSummary,
@@ -248,7 +249,7 @@ impl Parts {
         let s = &self.staleness;
         VariantSummary {
             kind: ctx.kind.as_str().to_string(),
-            status: ctx.status.clone(),
+            status: ctx.status,
             verdict,
             window_start_us: ctx.window_start_us,
             reads: ReadsSummary {
