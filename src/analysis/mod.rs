@@ -255,9 +255,12 @@ pub fn analyse_run(run_dir: &Path, opts: &CheckOptions) -> Result<RunAnalysis, A
     let exp = &run.experiment;
     let manifest = &run.manifest;
     let nodes: Vec<String> = exp.topology.nodes.iter().map(|n| n.name.clone()).collect();
-    // A variant killed before it created its files has nothing to analyse.
+    // A variant killed as it started may have no files yet: nothing to analyse. Any other
+    // started variant must have its history (a missing one is an error).
     let analysable = |v: &crate::run_dir::manifest::VariantEntry| {
-        v.status.started() && run_dir.join(&v.name).join("history.jsonl").exists()
+        v.status.started()
+            && (v.status != VariantStatus::Running
+                || run_dir.join(&v.name).join("history.jsonl").exists())
     };
     let to_analyse = manifest.variants.iter().filter(|v| analysable(v)).count();
     let mut lin_left = opts.lin_time_limit;
