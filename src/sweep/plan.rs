@@ -325,8 +325,13 @@ pub fn combinations(parameters: &[Parameter]) -> Vec<Vec<usize>> {
     out
 }
 
+/// Longest value part of a point's folder name: a swept `description` can be a paragraph,
+/// and file names are limited to 255 bytes. The point number keeps names unique.
+const DIR_VALUE_CHARS: usize = 40;
+
 /// `p03-gossip_interval-50ms`: the 1-based point number (zero-padded to sort), then each
-/// parameter's last key segment and value, with anything but `[A-Za-z0-9._-]` as `_`.
+/// parameter's last key segment and value (at most 40 characters of it), with anything but
+/// `[A-Za-z0-9._-]` as `_`.
 pub fn dir_name(
     index: usize,
     total: usize,
@@ -339,7 +344,7 @@ pub fn dir_name(
         name.push('-');
         name.push_str(p.short());
         name.push('-');
-        name.push_str(&values::plain(v));
+        name.extend(values::plain(v).chars().take(DIR_VALUE_CHARS));
     }
     name.chars()
         .map(|c| {
@@ -454,6 +459,28 @@ range = { from = 20, to = 60, step = 20 }
         assert!(last.raw.sweep.is_none());
         assert!(p.points.iter().all(|x| x.loaded.experiment.seed == 3));
         assert_eq!(p.metrics, [Metric::ReadP99Ms, Metric::StaleShare]);
+    }
+
+    #[test]
+    fn a_long_swept_description_gives_short_distinct_folder_names() {
+        let long = "a very long description of this point, ".repeat(20);
+        let source = format!(
+            "description = \"base\"\n{BASE}[sweep]\nmetrics = [\"availability\"]\n[[sweep.parameters]]\nkey = \"description\"\nvalues = [\"{long}1\", \"{long}2\"]\n"
+        );
+        let Ok(Plan::Sweep(p)) = parse(&source, "t.toml", &Overrides::default()) else {
+            panic!("not a sweep");
+        };
+        let names: Vec<&str> = p.points.iter().map(|x| x.dir_name.as_str()).collect();
+        assert!(names.iter().all(|n| n.len() < 64), "{names:?}");
+        assert_eq!(
+            names[0],
+            "p1-description-a_very_long_description_of_this_point__a"
+        );
+        assert_ne!(names[0], names[1]);
+        let tmp = tempfile::tempdir().unwrap();
+        for n in names {
+            std::fs::create_dir(tmp.path().join(n)).unwrap();
+        }
     }
 
     #[test]
