@@ -2,8 +2,9 @@
 //!
 //! Parse arguments (clap), build validated objects, then act. Exit codes:
 //! `0` everything ran and was consistent, `1` an anomaly was found (used by the checks),
-//! `2` a usage error, an invalid experiment file or a harness failure. Errors print their
-//! whole cause chain to stderr.
+//! `2` a usage error, an invalid experiment file, a harness failure, an interrupted run, or
+//! a run whose record is invalid or incomplete. Errors print their whole cause chain to
+//! stderr, each cause once.
 //!
 //! The CLI parses arguments, calls one function of `crate::record` (running, analysing,
 //! reporting) and prints; Ctrl-C, SIGTERM and SIGHUP stop a running workload and keep what
@@ -38,7 +39,8 @@ pub const EXIT_HARNESS: u8 = record::EXIT_HARNESS;
     version,
     about = "Measure what strong and eventual consistency mean for users: Raft vs gossip \
              on a simulated WAN over loopback TCP",
-    after_help = "Exit codes: 0 ok, 1 anomaly found, 2 usage, experiment or harness error."
+    after_help = "Exit codes: 0 ok, 1 anomaly found, 2 usage, experiment or harness error, \
+                  or an invalid or incomplete run."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -71,7 +73,8 @@ enum Command {
         variants: Vec<String>,
     },
     /// Analyse a finished run: writes summary.json and CSVs, prints the comparison table;
-    /// exit 0 if every variant met the consistency it claims, 1 if an anomaly was found.
+    /// exit 0 if every variant met the consistency it claims, 1 if an anomaly was found, 2
+    /// if the run is invalid or incomplete.
     Check {
         /// A run directory, e.g. results/dc-partition/latest.
         run_dir: PathBuf,
@@ -93,7 +96,7 @@ enum Command {
         /// Run directories.
         #[arg(required = true, num_args = 2..)]
         run_dirs: Vec<PathBuf>,
-        /// Output folder [default: <results>/compare/<timestamp>/].
+        /// Output folder [default: <results>/compare/<timestamp>/]; never a run directory.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Results root for the default output folder.

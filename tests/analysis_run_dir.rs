@@ -132,13 +132,13 @@ fn append(path: &Path, text: &str) {
 
 #[test]
 fn bad_records_are_invalid_or_incomplete_never_met() {
-    let lab_error = Event {
+    let lab_error = jsonl(&[Event {
         t_us: 1_500_000,
         kind: EventKind::LabError {
             source: "net".into(),
             detail: "accept: too many open files".into(),
         },
-    };
+    }]);
     let duplicate = jsonl(&[
         read(3, "alice/laptop", Some("alice#1"), 1_002_000, 1_002_500).version(&[1, 0, 1]),
     ]);
@@ -149,7 +149,7 @@ fn bad_records_are_invalid_or_incomplete_never_met() {
     let cases: Vec<(&str, Box<dyn Fn(&Path)>, Verdict, &str)> = vec![
         (
             "a lab error",
-            Box::new(move |d| append(&d.join("gossip/events.jsonl"), &jsonl(&[lab_error.clone()]))),
+            Box::new(move |d| append(&d.join("gossip/events.jsonl"), &lab_error)),
             Verdict::Invalid,
             "lab error at 1.500s (net): accept: too many open files",
         ),
