@@ -14,10 +14,12 @@ pub mod manifest;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-/// A run directory could not be created.
+/// A run directory could not be created, or `latest` not moved.
 #[derive(Debug, thiserror::Error)]
-#[error("creating the run directory under {path}: {source}")]
+#[error("{action} under {path}: {source}")]
 pub struct RunDirError {
+    /// `creating the run directory` or `pointing latest`.
+    pub action: &'static str,
     pub path: PathBuf,
     #[source]
     pub source: std::io::Error,
@@ -36,6 +38,7 @@ impl RunDir {
     pub fn create(out: &Path, experiment: &str) -> Result<RunDir, RunDirError> {
         let parent = out.join(experiment);
         let err = |source| RunDirError {
+            action: "creating the run directory",
             path: parent.clone(),
             source,
         };
@@ -63,6 +66,7 @@ impl RunDir {
     pub fn point_latest(&self) -> Result<(), RunDirError> {
         let parent = self.path.parent().unwrap_or(Path::new("."));
         let err = |source| RunDirError {
+            action: "pointing latest",
             path: parent.to_path_buf(),
             source,
         };
@@ -81,6 +85,7 @@ impl RunDir {
     pub fn variant_dir(&self, variant: &str) -> Result<PathBuf, RunDirError> {
         let p = self.path.join(variant);
         std::fs::create_dir_all(&p).map_err(|source| RunDirError {
+            action: "creating the variant directory",
             path: p.clone(),
             source,
         })?;

@@ -231,3 +231,43 @@ fn for_each_line<T: DeserializeOwned>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lab_errors_are_read_without_building_a_history() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(read_lab_errors(dir.path()).unwrap().is_empty());
+        std::fs::write(
+            dir.path().join("events.jsonl"),
+            "{\"t_us\":1,\"type\":\"crash\",\"node\":\"eu-1\"}\n\
+             {\"t_us\":7,\"type\":\"lab_error\",\"source\":\"pacer\",\"detail\":\"12 ms behind\"}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            read_lab_errors(dir.path()).unwrap(),
+            [LabError {
+                t_us: 7,
+                source: "pacer".into(),
+                detail: "12 ms behind".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_schedule_whose_ids_are_not_positions_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read_schedule(dir.path()).unwrap(), None);
+        let path = dir.path().join("schedule.jsonl");
+        std::fs::write(&path, "{\"id\":0,\"at_us\":5}\n{\"id\":1,\"at_us\":9}\n").unwrap();
+        assert_eq!(
+            read_schedule(dir.path()).unwrap(),
+            Some(ScheduleOffsets { at_us: vec![5, 9] })
+        );
+        std::fs::write(&path, "{\"id\":0,\"at_us\":5}\n{\"id\":3,\"at_us\":9}\n").unwrap();
+        let e = read_schedule(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("line 2 has id 3"), "{e}");
+    }
+}

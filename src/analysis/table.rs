@@ -137,8 +137,15 @@ fn row(name: &str, v: &VariantSummary) -> Vec<String> {
         .by_device
         .get("friend")
         .and_then(|g| g.stale_fraction);
+    // An untrusted record's numbers are the lab's, not the system's: say so in the row.
+    let name = match v.verdict.status {
+        ClaimStatus::Invalid | ClaimStatus::Incomplete => {
+            format!("{name} [{}]", v.verdict.status.as_str())
+        }
+        _ => name.to_string(),
+    };
     vec![
-        name.to_string(),
+        name,
         v.kind.clone(),
         v.availability.ops.to_string(),
         pct(v.availability.ok_fraction),
