@@ -216,10 +216,15 @@ pub fn check_run_with(run_dir: &Path, opts: &CheckOptions) -> Result<CheckOutcom
     ];
     let mut files = Vec::new();
     for (path, bytes) in outputs {
-        std::fs::write(&path, bytes).map_err(|source| AnalysisError::Write {
-            path: path.clone(),
-            source,
-        })?;
+        // A temporary file renamed over the old one: an analysis stopped by a signal never
+        // leaves a half-written summary.json.
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, bytes)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|source| AnalysisError::Write {
+                path: path.clone(),
+                source,
+            })?;
         files.push(path);
     }
     Ok(CheckOutcome {
