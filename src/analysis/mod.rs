@@ -2,9 +2,10 @@
 //! staleness, session guarantees, linearizability, lost writes and cost, per variant, and a
 //! verdict on whether each variant delivered the consistency it claims.
 //!
-//! Everything is computed from the files a run wrote (`run.json`, `experiment.toml`, and per
-//! variant `history.jsonl`, `events.jsonl`, `net.json`), so a run can be re-analysed at any
-//! time with `caplab check RUN_DIR`. [`check_run`] writes `<run>/summary.json` and the CSV
+//! Everything is computed from the files a run wrote (`run.json`, `experiment.toml`,
+//! `schedule.jsonl`, and per variant `history.jsonl`, `events.jsonl`, `net.json`), so a run
+//! can be re-analysed at any time with `caplab check RUN_DIR`, also after it was killed (it
+//! is then `incomplete`). [`check_run`] writes `<run>/summary.json` and the CSV
 //! series and returns the terminal table and the verdict. Every metric is defined in
 //! `docs/metrics.md`.
 //!
