@@ -2,15 +2,16 @@
 //!
 //! Parse arguments (clap), build validated objects, then act. Exit codes:
 //! `0` everything ran and was consistent, `1` an anomaly was found (used by the checks),
-//! `2` a usage error, an invalid experiment file or a harness failure. Errors print their
-//! whole cause chain to stderr.
+//! `2` a usage error, an invalid experiment file, a harness failure, an interrupted run, or
+//! a run whose record is invalid or incomplete. Errors print their whole cause chain to
+//! stderr, each cause once.
 //!
-//! `caplab run` on a file with a `[sweep]` section runs every point (see `cli/sweep.rs`).
+//! The CLI parses arguments, calls one function of `crate::record` (running, analysing,
+//! reporting) and prints; Ctrl-C, SIGTERM and SIGHUP stop a running workload and keep what
+//! was recorded, and stop anything else at once with exit code 2 (see `record::signals`).
 //!
 //! Deliberately left out: clap types below this module; domain code receives paths,
 //! durations and validated experiments.
-
-mod sweep;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -20,20 +21,17 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use serde::Serialize;
-
 use indicatif::{ProgressBar, ProgressStyle};
-use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-use crate::experiment::{self, Experiment, Overrides, Variant};
-use crate::run_dir::RunDir;
-use crate::runner::{self, VariantOutcome, VariantPlan};
+use crate::experiment::{self, Overrides};
+use crate::record::signals::Interrupts;
+use crate::record::{self, Console, Phase, RecordError};
+use crate::run_dir::manifest::RunManifest;
 use crate::sweep::Plan;
-use crate::workload::Schedule;
 
 /// Exit code: a usage error, an invalid experiment, or a harness failure.
-pub const EXIT_HARNESS: u8 = 2;
+pub const EXIT_HARNESS: u8 = record::EXIT_HARNESS;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -41,7 +39,8 @@ pub const EXIT_HARNESS: u8 = 2;
     version,
     about = "Measure what strong and eventual consistency mean for users: Raft vs gossip \
              on a simulated WAN over loopback TCP",
-    after_help = "Exit codes: 0 ok, 1 anomaly found, 2 usage, experiment or harness error."
+    after_help = "Exit codes: 0 ok, 1 anomaly found, 2 usage, experiment or harness error, \
+                  or an invalid or incomplete run."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -74,7 +73,8 @@ enum Command {
         variants: Vec<String>,
     },
     /// Analyse a finished run: writes summary.json and CSVs, prints the comparison table;
-    /// exit 0 if every variant met the consistency it claims, 1 if an anomaly was found.
+    /// exit 0 if every variant met the consistency it claims, 1 if an anomaly was found, 2
+    /// if the run is invalid or incomplete.
     Check {
         /// A run directory, e.g. results/dc-partition/latest.
         run_dir: PathBuf,
@@ -96,7 +96,7 @@ enum Command {
         /// Run directories.
         #[arg(required = true, num_args = 2..)]
         run_dirs: Vec<PathBuf>,
-        /// Output folder [default: <results>/compare/<timestamp>/].
+        /// Output folder [default: <results>/compare/<timestamp>/]; never a run directory.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Results root for the default output folder.
@@ -132,43 +132,125 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_HARNESS } else { 0 });
         }
     };
-    match cli.command {
-        Command::Validate { files } => validate(&files),
+    let terminal = match Terminal::new() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: installing the signal handlers: {e}");
+            return ExitCode::from(EXIT_HARNESS);
+        }
+    };
+    let t = &terminal;
+    let result = match cli.command {
+        Command::Validate { files } => return validate(&files),
         Command::Run {
             file,
             out,
             seed,
             duration,
             variants,
-        } => match run(&file, &out, Overrides { seed, duration }, &variants) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(EXIT_HARNESS)
-            }
-        },
-        Command::Check { run_dir } => check(&run_dir, false),
-        Command::Plot { run_dir } => report(plot(&run_dir)),
-        Command::Report { run_dir } => check(&run_dir, true),
+        } => record::run_file(
+            &file,
+            &out,
+            &Overrides { seed, duration },
+            &variants,
+            t,
+            &t.stop,
+        )
+        .map(|finished| {
+            println!("results: {}", finished.dir().display());
+            finished.exit_code()
+        }),
+        Command::Check { run_dir } => {
+            record::analyse_and_report(&run_dir, false, t).map(|c| c.exit_code())
+        }
+        Command::Report { run_dir } => {
+            record::analyse_and_report(&run_dir, true, t).map(|c| c.exit_code())
+        }
+        Command::Plot { run_dir } => record::plot(&run_dir).map(|(n, dir)| {
+            println!("{n} charts: {}", dir.display());
+            0
+        }),
         Command::Compare {
             run_dirs,
             out,
             results,
-        } => report(compare(&run_dirs, out, &results)),
-        Command::Init { name, dir } => report(init(&name, &dir)),
+        } => record::compare(&run_dirs, out.as_deref(), &results).map(|out| {
+            println!("charts: {}", out.join(crate::report::CHARTS_DIR).display());
+            println!("report: {}", out.join("report.html").display());
+            0
+        }),
+        Command::Init { name, dir } => return report(init(&name, &dir)),
         Command::List {
             experiments,
             results,
-        } => report(list(&experiments, &results)),
+        } => return report(list(&experiments, &results)),
+    };
+    let _ = std::io::stdout().flush();
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(RecordError::Experiment(e)) => {
+            print_experiment_error(&e);
+            ExitCode::from(EXIT_HARNESS)
+        }
+        Err(e) => {
+            eprintln!("error: {}", record::error_chain(&e));
+            ExitCode::from(EXIT_HARNESS)
+        }
     }
 }
 
-/// Prints a harness error with its cause chain and maps it to exit code 2.
+/// The terminal as a [`Console`]: progress on stdout, problems on stderr, progress bars
+/// when stderr is a terminal, and signals that follow the phase.
+struct Terminal {
+    interrupts: Interrupts,
+    /// Cancelled by a signal while a workload runs.
+    stop: CancellationToken,
+}
+
+impl Terminal {
+    fn new() -> std::io::Result<Terminal> {
+        Ok(Terminal {
+            interrupts: Interrupts::install()?,
+            stop: CancellationToken::new(),
+        })
+    }
+}
+
+impl Console for Terminal {
+    fn say(&self, line: &str) {
+        println!("{line}");
+    }
+
+    fn warn(&self, line: &str) {
+        eprintln!("{line}");
+    }
+
+    fn progress(&self, name: &str, len: u64) -> ProgressBar {
+        let bar = ProgressBar::new(len).with_style(
+            ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} ops {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(name.to_string());
+        bar
+    }
+
+    fn phase(&self, phase: Phase) {
+        match phase {
+            Phase::Recording if !self.stop.is_cancelled() => {
+                self.interrupts.cancel_on_signal(self.stop.clone())
+            }
+            _ => self.interrupts.exit_on_signal(),
+        }
+    }
+}
+
+/// Prints a harness error with its cause chain (each cause once) and maps it to exit code 2.
 fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", record::error_chain(e.as_ref()));
             ExitCode::from(EXIT_HARNESS)
         }
     }
@@ -265,7 +347,7 @@ fn list(experiments: &Path, results: &Path) -> anyhow::Result<()> {
                 for run in inner.filter_map(|e| e.ok()) {
                     let name = run.file_name().to_string_lossy().to_string();
                     // A run has run.json; a sweep has sweep.json (its points are inside).
-                    let manifest = ["run.json", sweep::RECORD]
+                    let manifest = [crate::run_dir::manifest::FILE, crate::run_dir::SWEEP_FILE]
                         .into_iter()
                         .find(|m| run.path().join(m).is_file());
                     if let (true, Some(manifest)) = (name != "latest", manifest) {
@@ -282,17 +364,15 @@ fn list(experiments: &Path, results: &Path) -> anyhow::Result<()> {
     }
     for (_, manifest) in runs.iter().rev().take(15) {
         let name = manifest.file_name().unwrap_or_default().to_string_lossy();
-        let status = std::fs::read_to_string(manifest)
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|v| v["status"].as_str().map(str::to_string))
-            .unwrap_or_else(|| format!("unreadable {name}"));
-        let kind = if name == sweep::RECORD {
-            " (sweep)"
-        } else {
-            ""
-        };
         let dir = manifest.parent().unwrap_or(manifest);
+        let is_sweep = name == crate::run_dir::SWEEP_FILE;
+        let status = if is_sweep {
+            record::sweep::read_record(dir).map(|r| r.status).ok()
+        } else {
+            RunManifest::read(dir).map(|m| m.status).ok()
+        }
+        .map_or_else(|| format!("unreadable {name}"), |s| s.to_string());
+        let kind = if is_sweep { " (sweep)" } else { "" };
         let _ = writeln!(out, "  {:<60} {status}{kind}", dir.display());
     }
     // A closed pipe (`caplab list | head`) is not an error worth reporting.
@@ -300,83 +380,6 @@ fn list(experiments: &Path, results: &Path) -> anyhow::Result<()> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }
-}
-
-/// `caplab check`: analyse a run directory.
-fn check(run_dir: &Path, with_report: bool) -> ExitCode {
-    match check_and_report(run_dir, with_report) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(EXIT_HARNESS)
-        }
-    }
-}
-
-/// Analyses a run (table, `summary.json`, CSVs) and, with `with_report`, writes its charts
-/// and reports; the exit code is the verdict's.
-fn check_and_report(run_dir: &Path, with_report: bool) -> anyhow::Result<ExitCode> {
-    let outcome = analyse_and_report(run_dir, with_report)?;
-    Ok(ExitCode::from(outcome.exit_code()))
-}
-
-/// [`check_and_report`], returning the analysis.
-fn analyse_and_report(
-    run_dir: &Path,
-    with_report: bool,
-) -> anyhow::Result<crate::analysis::CheckOutcome> {
-    let outcome = crate::analysis::check_run(run_dir)
-        .with_context(|| format!("analysing {}", run_dir.display()))?;
-    print!("{}", outcome.table);
-    println!("summary: {}", run_dir.join("summary.json").display());
-    if with_report {
-        crate::report::report_run(run_dir, &outcome.analysis)
-            .with_context(|| format!("writing the report of {}", run_dir.display()))?;
-        println!(
-            "charts: {}",
-            run_dir.join(crate::report::CHARTS_DIR).display()
-        );
-        println!("report: {}", run_dir.join("report.html").display());
-    }
-    Ok(outcome)
-}
-
-/// Analyses a run without writing anything.
-fn analyse(run_dir: &Path) -> anyhow::Result<crate::analysis::RunAnalysis> {
-    crate::analysis::analyse_run(run_dir, &Default::default())
-        .with_context(|| format!("analysing {}", run_dir.display()))
-}
-
-fn plot(run_dir: &Path) -> anyhow::Result<()> {
-    if run_dir.join(sweep::RECORD).is_file() {
-        return sweep::plot(run_dir);
-    }
-    let run = analyse(run_dir)?;
-    let input = crate::report::run_input(&run);
-    let rendered = crate::report::render_charts(&input)?;
-    let files = crate::report::write_charts(run_dir, &rendered)?;
-    println!(
-        "{} charts: {}",
-        files.len(),
-        run_dir.join(crate::report::CHARTS_DIR).display()
-    );
-    Ok(())
-}
-
-fn compare(run_dirs: &[PathBuf], out: Option<PathBuf>, results: &Path) -> anyhow::Result<()> {
-    let runs = run_dirs
-        .iter()
-        .map(|d| Ok((d.clone(), analyse(d)?)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let out = match out {
-        Some(o) => o,
-        None => RunDir::create(results, "compare")?.path,
-    };
-    crate::report::report_compare(&out, &runs)
-        .with_context(|| format!("writing the comparison into {}", out.display()))?;
-    println!("charts: {}", out.join(crate::report::CHARTS_DIR).display());
-    println!("report: {}", out.join("report.html").display());
-    Ok(())
 }
 
 /// One `error: ` line per problem of an experiment file.
@@ -390,14 +393,16 @@ fn validate(files: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     for f in files {
         match crate::sweep::load(f, &Overrides::default()) {
-            Ok(Plan::Single(loaded)) => {
-                println!("ok: {} ({})", f.display(), summary(&loaded.experiment))
-            }
+            Ok(Plan::Single(loaded)) => println!(
+                "ok: {} ({})",
+                f.display(),
+                record::describe_experiment(&loaded.experiment)
+            ),
             Ok(Plan::Sweep(plan)) => println!(
                 "ok: {} ({}; {})",
                 f.display(),
-                summary(&plan.base.experiment),
-                sweep::describe(&plan)
+                record::describe_experiment(&plan.base.experiment),
+                record::sweep::describe(&plan)
             ),
             Err(e) => {
                 failed = true;
@@ -409,288 +414,6 @@ fn validate(files: &[PathBuf]) -> ExitCode {
         ExitCode::from(EXIT_HARNESS)
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-fn summary(e: &Experiment) -> String {
-    format!(
-        "{}: {} DCs, {} nodes, {} variants, {} faults, seed {}",
-        e.name,
-        e.topology.dcs.len(),
-        e.topology.nodes.len(),
-        e.variants.len(),
-        e.faults.len(),
-        e.seed
-    )
-}
-
-#[derive(Serialize)]
-struct RunManifest<'a> {
-    experiment: &'a str,
-    run_id: &'a str,
-    seed: u64,
-    /// `ok`, `failed` (a variant could not run) or `interrupted`.
-    status: &'a str,
-    operations: usize,
-    variants: Vec<VariantStatus>,
-}
-
-#[derive(Serialize)]
-struct VariantStatus {
-    name: String,
-    kind: &'static str,
-    /// `ok`, `failed`, `interrupted` or `not-run`.
-    status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    outcome: Option<VariantOutcome>,
-}
-
-fn run(file: &Path, out: &Path, overrides: Overrides, only: &[String]) -> anyhow::Result<ExitCode> {
-    match crate::sweep::load(file, &overrides) {
-        Ok(Plan::Single(loaded)) => run_single(file, out, &loaded, only),
-        Ok(Plan::Sweep(plan)) => sweep::run(file, out, &plan, only),
-        Err(e) => {
-            print_experiment_error(&e);
-            Ok(ExitCode::from(EXIT_HARNESS))
-        }
-    }
-}
-
-/// Checks the `--variant` names against `exp`.
-fn check_variant_names(exp: &Experiment, only: &[String], file: &Path) -> anyhow::Result<()> {
-    for name in only {
-        if !exp.variants.iter().any(|v| &v.name == name) {
-            let known: Vec<&str> = exp.variants.iter().map(|v| v.name.as_str()).collect();
-            anyhow::bail!(
-                "--variant {name}: no such variant in {} (variants: {})",
-                file.display(),
-                known.join(", ")
-            );
-        }
-    }
-    Ok(())
-}
-
-/// The variants of `exp` to run: those named by `--variant`, or all.
-fn selected_variants(exp: &Experiment, only: &[String]) -> Vec<Variant> {
-    exp.variants
-        .iter()
-        .filter(|v| only.is_empty() || only.contains(&v.name))
-        .cloned()
-        .collect()
-}
-
-/// One ordinary run: record every variant, then analyse and report.
-fn run_single(
-    file: &Path,
-    out: &Path,
-    loaded: &experiment::Loaded,
-    only: &[String],
-) -> anyhow::Result<ExitCode> {
-    check_variant_names(&loaded.experiment, only, file)?;
-    let selected = selected_variants(&loaded.experiment, only);
-    let dir = RunDir::create(out, &loaded.experiment.name)?;
-    let session = Session::start()?;
-    let recorded = record_run(&session, loaded, &dir, &selected);
-    session.stop();
-    let recorded = recorded?;
-    if recorded.interrupted || !recorded.failed.is_empty() {
-        println!("results: {}", dir.path.display());
-        let _ = std::io::stdout().flush();
-        return Ok(ExitCode::from(EXIT_HARNESS));
-    }
-    // Analyse what was recorded: the table, summary.json, the CSV time series, the charts
-    // and the reports.
-    println!();
-    let code = check_and_report(&dir.path, true)?;
-    println!("results: {}", dir.path.display());
-    let _ = std::io::stdout().flush();
-    Ok(code)
-}
-
-/// The tokio runtime of a run (or of every point of a sweep) and its Ctrl-C token.
-struct Session {
-    runtime: tokio::runtime::Runtime,
-    /// Cancelled by Ctrl-C: the running workload stops, what was recorded is kept.
-    cancel: CancellationToken,
-}
-
-impl Session {
-    fn start() -> anyhow::Result<Session> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("starting the tokio runtime")?;
-        let cancel = CancellationToken::new();
-        let on_ctrl_c = cancel.clone();
-        runtime.spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ninterrupted: stopping the workload and saving what was recorded");
-                on_ctrl_c.cancel();
-            }
-        });
-        Ok(Session { runtime, cancel })
-    }
-
-    fn interrupted(&self) -> bool {
-        self.cancel.is_cancelled()
-    }
-
-    fn stop(self) {
-        // Do not wait for the Ctrl-C listener (it blocks until a signal arrives).
-        self.runtime.shutdown_background();
-    }
-}
-
-/// How recording a run went.
-struct Recorded {
-    interrupted: bool,
-    /// `<variant>: <error>` per variant that failed.
-    failed: Vec<String>,
-}
-
-/// Records one run into `dir`: `experiment.toml`, `schedule.jsonl`, every selected variant
-/// in turn, then `run.json`.
-fn record_run(
-    session: &Session,
-    loaded: &experiment::Loaded,
-    dir: &RunDir,
-    selected: &[Variant],
-) -> anyhow::Result<Recorded> {
-    let exp = Arc::new(loaded.experiment.clone());
-    println!("experiment {}", summary(&exp));
-    let schedule = Arc::new(Schedule::generate(&exp));
-    let faults = Arc::new(crate::faults::plan(&exp));
-    let leaders = crate::faults::LeaderMemory::default();
-    println!(
-        "workload: {} operations ({} writes) over {}, {} users",
-        schedule.ops.len(),
-        schedule.writes(),
-        humantime::format_duration(exp.duration),
-        schedule.users.len()
-    );
-    println!("run directory: {}", dir.path.display());
-    let toml = loaded
-        .to_toml()
-        .context("serialising the resolved experiment")?;
-    write_file(&dir.path.join("experiment.toml"), toml.as_bytes())?;
-    write_file(&dir.path.join("schedule.jsonl"), &schedule.to_jsonl())?;
-
-    let statuses = session.runtime.block_on(async {
-        let mut statuses = Vec::new();
-        for v in selected {
-            let plan = RunInputs {
-                experiment: &exp,
-                schedule: &schedule,
-                faults: &faults,
-                leaders: &leaders,
-            };
-            statuses.push(run_one(&plan, v, dir, &session.cancel).await);
-        }
-        statuses
-    });
-
-    let interrupted = session.interrupted();
-    let failed: Vec<String> = statuses
-        .iter()
-        .filter(|s| s.status == "failed")
-        .map(|s| format!("{}: {}", s.name, s.error.as_deref().unwrap_or("failed")))
-        .collect();
-    let manifest = RunManifest {
-        experiment: &exp.name,
-        run_id: &dir.id,
-        seed: exp.seed,
-        status: if interrupted {
-            "interrupted"
-        } else if !failed.is_empty() {
-            "failed"
-        } else {
-            "ok"
-        },
-        operations: schedule.ops.len(),
-        variants: statuses,
-    };
-    let json = serde_json::to_vec_pretty(&manifest).context("serialising run.json")?;
-    write_file(&dir.path.join("run.json"), &json)?;
-    Ok(Recorded {
-        interrupted,
-        failed,
-    })
-}
-
-/// What every variant of a run shares.
-struct RunInputs<'a> {
-    experiment: &'a Arc<Experiment>,
-    schedule: &'a Arc<Schedule>,
-    faults: &'a Arc<Vec<crate::faults::PlannedFault>>,
-    leaders: &'a crate::faults::LeaderMemory,
-}
-
-/// Runs one variant and reports how it went; a failure is reported, not propagated, so the
-/// other variants still run.
-async fn run_one(
-    inputs: &RunInputs<'_>,
-    variant: &Variant,
-    dir: &RunDir,
-    cancel: &CancellationToken,
-) -> VariantStatus {
-    let kind = variant.kind().as_str();
-    let status = |status, error: Option<String>, outcome| VariantStatus {
-        name: variant.name.clone(),
-        kind,
-        status,
-        error,
-        outcome,
-    };
-    if cancel.is_cancelled() {
-        return status(
-            "not-run",
-            Some("interrupted before it started".into()),
-            None,
-        );
-    }
-    let vdir = match dir.variant_dir(&variant.name) {
-        Ok(d) => d,
-        Err(e) => return status("failed", Some(e.to_string()), None),
-    };
-    let progress = ProgressBar::new(inputs.schedule.ops.len() as u64).with_style(
-        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} ops {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    progress.set_prefix(variant.name.clone());
-    let plan = VariantPlan {
-        experiment: inputs.experiment.clone(),
-        schedule: inputs.schedule.clone(),
-        variant: variant.clone(),
-        dir: vdir,
-        faults: inputs.faults.clone(),
-        leaders: inputs.leaders.clone(),
-        cancel: cancel.clone(),
-        progress: progress.clone(),
-    };
-    let result = runner::run_variant(plan).await;
-    progress.finish_and_clear();
-    match result {
-        Ok(o) => {
-            println!(
-                "{}: {} operations: {} ok, {} fail, {} unknown{}",
-                variant.name,
-                o.operations,
-                o.ok,
-                o.fail,
-                o.unknown,
-                if o.interrupted { " (interrupted)" } else { "" }
-            );
-            let s = if o.interrupted { "interrupted" } else { "ok" };
-            status(s, None, Some(o))
-        }
-        Err(e) => {
-            eprintln!("error: variant {} failed: {e}", variant.name);
-            status("failed", Some(e.to_string()), None)
-        }
     }
 }
 

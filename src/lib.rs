@@ -26,8 +26,14 @@
 //!   self-contained file, and `report.md`) of a run or of several runs compared.
 //! - [`sweep`]: `[sweep]` sections: one run per value of one or two keys of the file, and
 //!   the chosen metrics per point (`sweep.json`, `sweep.csv`, charts in [`report`]).
-//! - [`cli`]: the `caplab` command line (parse, then build validated objects, then run).
-//! - [`seed`] and [`run_dir`]: seed derivation and where a run's files go.
+//! - [`record`]: running an experiment (or a sweep) end to end: the session runtime, each
+//!   variant in turn, `run.json` kept up to date as the run goes, signals (Ctrl-C, SIGTERM,
+//!   SIGHUP), then analysis and report; callable from tests without the binary.
+//! - [`cli`]: the `caplab` command line: parse arguments, call one [`record`] function,
+//!   print.
+//! - [`seed`] and [`run_dir`]: seed derivation, where a run's files go, and `run.json`
+//!   ([`run_dir::manifest`]: one typed manifest, written by [`record`], read by
+//!   [`analysis`]).
 
 pub mod analysis;
 pub mod check;
@@ -37,6 +43,7 @@ pub mod experiment;
 pub mod faults;
 pub mod history;
 pub mod net;
+pub mod record;
 pub mod report;
 pub mod run_dir;
 pub mod runner;

@@ -1,6 +1,7 @@
 //! `check_run` on hand-built run directories: the files it writes and their shape, the
-//! verdict and exit code, skipped variants, availability around a fault, and the errors
-//! (exit code 2) for unreadable or malformed files.
+//! verdict and exit code, skipped variants, availability around a fault, the errors
+//! (exit code 2) for unreadable or malformed files, and the strict checks that make a
+//! record `invalid` or `incomplete` (exit code 2, never "met").
 
 mod analysis_support;
 
@@ -9,7 +10,7 @@ use std::path::Path;
 use analysis_support::*;
 use caplab::analysis::{check_run, AnalysisError, Verdict};
 use caplab::experiment::Conflict;
-use caplab::history::{Event, OpRecord, Outcome};
+use caplab::history::{Event, EventKind, OpRecord, Outcome};
 use serde_json::Value;
 
 const EXPERIMENT: &str = r#"
@@ -102,8 +103,205 @@ fn run_dir(dir: &Path, raft_last_read: &str) {
             t0 + 3500,
         ),
     ];
+    let raft_events = vec![
+        apply(t0 + 800, "eu-1", "alice", "alice#1"),
+        apply(t0 + 1800, "eu-1", "alice", "alice#2"),
+    ];
     std::fs::create_dir_all(dir.join("raft")).unwrap();
     std::fs::write(dir.join("raft/history.jsonl"), jsonl(&raft_ops)).unwrap();
+    std::fs::write(dir.join("raft/events.jsonl"), jsonl(&raft_events)).unwrap();
+}
+
+/// Runs `check_run` on the run directory after `spoil`, and returns the outcome and
+/// `summary.json`.
+fn check_after(spoil: impl FnOnce(&Path)) -> (caplab::analysis::CheckOutcome, Value) {
+    let tmp = tempfile::tempdir().unwrap();
+    run_dir(tmp.path(), "alice#2");
+    spoil(tmp.path());
+    let outcome = check_run(tmp.path()).unwrap();
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("summary.json")).unwrap()).unwrap();
+    (outcome, summary)
+}
+
+fn append(path: &Path, text: &str) {
+    let mut all = std::fs::read_to_string(path).unwrap();
+    all.push_str(text);
+    std::fs::write(path, all).unwrap();
+}
+
+#[test]
+fn bad_records_are_invalid_or_incomplete_never_met() {
+    let lab_error = jsonl(&[Event {
+        t_us: 1_500_000,
+        kind: EventKind::LabError {
+            source: "net".into(),
+            detail: "accept: too many open files".into(),
+        },
+    }]);
+    let duplicate = jsonl(&[
+        read(3, "alice/laptop", Some("alice#1"), 1_002_000, 1_002_500).version(&[1, 0, 1]),
+    ]);
+    let unknown = jsonl(&[
+        read(9, "alice/laptop", Some("alice#1"), 1_002_000, 1_002_500).version(&[1, 0, 1]),
+    ]);
+    #[allow(clippy::type_complexity)]
+    let cases: Vec<(&str, Box<dyn Fn(&Path)>, Verdict, &str)> = vec![
+        (
+            "a lab error",
+            Box::new(move |d| append(&d.join("gossip/events.jsonl"), &lab_error)),
+            Verdict::Invalid,
+            "lab error at 1.500s (net): accept: too many open files",
+        ),
+        (
+            "a duplicate op id",
+            Box::new(move |d| append(&d.join("gossip/history.jsonl"), &duplicate)),
+            Verdict::Invalid,
+            "repeat an op id already recorded (first: #3)",
+        ),
+        (
+            "an op id outside the schedule",
+            Box::new(move |d| append(&d.join("gossip/history.jsonl"), &unknown)),
+            Verdict::Invalid,
+            "op ids outside the schedule (run.json's operations), which has 5 (first: #9)",
+        ),
+        (
+            "an empty events.jsonl",
+            Box::new(|d| std::fs::write(d.join("gossip/events.jsonl"), "").unwrap()),
+            Verdict::Invalid,
+            "events.jsonl is empty although 1 writes were acknowledged",
+        ),
+        (
+            "a missing events.jsonl",
+            Box::new(|d| std::fs::remove_file(d.join("gossip/events.jsonl")).unwrap()),
+            Verdict::Incomplete,
+            "events.jsonl is missing",
+        ),
+        (
+            "an empty history",
+            Box::new(|d| {
+                std::fs::write(d.join("gossip/history.jsonl"), "").unwrap();
+                std::fs::write(d.join("gossip/events.jsonl"), "").unwrap();
+            }),
+            Verdict::Invalid,
+            "the history is empty",
+        ),
+        (
+            "a cut-off last line",
+            Box::new(|d| append(&d.join("gossip/events.jsonl"), "{\"t_us\":5,\"ty")),
+            Verdict::Incomplete,
+            "1 cut-off last line(s) skipped",
+        ),
+    ];
+    for (what, spoil, verdict, reason) in cases {
+        let (outcome, summary) = check_after(spoil);
+        assert_eq!(outcome.verdict, verdict, "{what}: {}", outcome.table);
+        assert_eq!(outcome.exit_code(), 2, "{what}");
+        assert_eq!(summary["verdict"], verdict.as_str(), "{what}");
+        let g = &summary["variants"]["gossip"]["verdict"];
+        assert_eq!(g["status"], verdict.as_str(), "{what}: {g}");
+        assert!(g["met"].is_null(), "{what}: {g}");
+        assert!(
+            g["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r.as_str().unwrap().contains(reason)),
+            "{what}: {g}"
+        );
+        let word = verdict.as_str().to_uppercase();
+        assert!(
+            outcome.table.contains(&format!(
+                "gossip: claims converged, no unexplained lost write: {word} record, not judged"
+            )),
+            "{what}: {}",
+            outcome.table
+        );
+        assert!(outcome.table.contains(reason), "{what}: {}", outcome.table);
+        assert!(!outcome.table.contains("every variant met"), "{what}");
+        // The other variant is judged as usual.
+        assert_eq!(summary["variants"]["raft"]["verdict"]["status"], "met");
+    }
+}
+
+#[test]
+fn ids_are_checked_against_schedule_jsonl_when_it_exists() {
+    let (outcome, summary) = check_after(|d| {
+        // Five operations, offsets 0, 100, ... us; the histories' times do not match them.
+        let lines: String = (0..5)
+            .map(|i| format!("{{\"id\":{i},\"at_us\":{}}}\n", i * 100))
+            .collect();
+        std::fs::write(d.join("schedule.jsonl"), lines).unwrap();
+    });
+    assert_eq!(outcome.verdict, Verdict::Invalid, "{}", outcome.table);
+    let reasons = summary["variants"]["gossip"]["verdict"]["reasons"].to_string();
+    assert!(
+        reasons.contains("scheduled at another time than schedule.jsonl says"),
+        "{reasons}"
+    );
+}
+
+#[test]
+fn a_killed_run_is_analysed_as_incomplete() {
+    let (outcome, summary) = check_after(|d| {
+        // What run.json says after kill -9 during the raft variant: raft running, without
+        // an outcome; its window start is recovered from schedule.jsonl.
+        let manifest = std::fs::read_to_string(d.join("run.json")).unwrap();
+        let manifest = manifest
+            .replace(r#""status":"failed","operations""#, r#""status":"running","operations""#)
+            .replace(
+                r#"{"name":"raft","kind":"raft","status":"ok","outcome":{"window_start_us":2000000,"operations":3,"ok":3,"fail":0,"unknown":0,"events":0,"interrupted":false}}"#,
+                r#"{"name":"raft","kind":"raft","status":"running"}"#,
+            )
+            .replace(
+                r#"{"name":"broken","kind":"gossip","status":"failed","error":"the cluster did not start"}"#,
+                r#"{"name":"broken","kind":"gossip","status":"not-run"}"#,
+            );
+        std::fs::write(d.join("run.json"), manifest).unwrap();
+        // The schedule as the gossip variant ran it; raft's records are made to match it.
+        let at = [100u64, 1000, 1_500_000, 2_000, 2_600_000];
+        let lines: String = at
+            .iter()
+            .enumerate()
+            .map(|(i, at)| format!("{{\"id\":{i},\"at_us\":{at}}}\n"))
+            .collect();
+        std::fs::write(d.join("schedule.jsonl"), lines).unwrap();
+        let raft = d.join("raft/history.jsonl");
+        let ops: Vec<OpRecord> = std::fs::read_to_string(&raft)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .map(|mut o: OpRecord| {
+                o.scheduled_us = 2_000_000 + at[o.id as usize];
+                o
+            })
+            .collect();
+        std::fs::write(&raft, jsonl(&ops)).unwrap();
+    });
+    assert_eq!(outcome.verdict, Verdict::Incomplete, "{}", outcome.table);
+    assert_eq!(outcome.exit_code(), 2);
+    assert_eq!(summary["status"], "running");
+    assert!(summary["reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("the run was killed"));
+    let r = &summary["variants"]["raft"];
+    assert_eq!(r["status"], "running");
+    assert_eq!(
+        r["window_start_us"], 2_000_000,
+        "recovered from schedule.jsonl"
+    );
+    assert_eq!(r["verdict"]["status"], "incomplete");
+    assert!(r["verdict"]["reasons"]
+        .to_string()
+        .contains("on what was recorded the claim held"));
+    assert_eq!(summary["variants"]["gossip"]["verdict"]["status"], "met");
+    assert_eq!(summary["variants"]["broken"]["status"], "not-run");
+    assert!(
+        outcome.table.contains("verdict: INCOMPLETE"),
+        "{}",
+        outcome.table
+    );
 }
 
 #[test]
@@ -201,7 +399,8 @@ fn unreadable_or_malformed_files_are_errors_but_a_cut_last_line_is_not() {
     let good = std::fs::read_to_string(&history).unwrap();
     // A run killed mid-write leaves a partial last line: skipped and counted.
     std::fs::write(&history, format!("{good}{{\"id\":9,\"cli")).unwrap();
-    check_run(tmp.path()).unwrap();
+    let cut = check_run(tmp.path()).unwrap();
+    assert_eq!(cut.verdict, Verdict::Incomplete);
     let summary: Value =
         serde_json::from_slice(&std::fs::read(tmp.path().join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["variants"]["gossip"]["truncated_lines"], 1);

@@ -1,13 +1,20 @@
-//! `caplab run` as a user runs it: the real binary in a temporary directory.
+//! `caplab run` as a user runs it: the real binary in a temporary directory (and the same
+//! run through `caplab::record` without the binary); runs that end early by Ctrl-C,
+//! SIGTERM or `kill -9`, and the errors and refusals of the other commands.
 
 mod common;
 
+use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
+use caplab::experiment::Overrides;
 use caplab::history::{Event, EventKind, OpRecord};
+use caplab::record::{self, Finished, Lines};
+use caplab::run_dir::manifest::{RunManifest, RunStatus, VariantStatus};
+use tokio_util::sync::CancellationToken;
 
 fn experiment(dir: &Path, duration: &str, variants: &str) -> PathBuf {
     let path = dir.join("tiny.toml");
@@ -216,4 +223,254 @@ fn init_writes_a_valid_starter_and_list_shows_it_with_runs() {
         text.contains("results/tiny/") && text.contains(" ok"),
         "{text}"
     );
+}
+
+/// Waits until `path` has at least `n` lines.
+fn wait_for_lines(path: &Path, n: usize, within: Duration) {
+    let deadline = Instant::now() + within;
+    while std::fs::read_to_string(path)
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+        < n
+    {
+        assert!(Instant::now() < deadline, "{} stays short", path.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits for `child` to exit.
+fn wait_exit(child: &mut std::process::Child, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "caplab did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `caplab run FILE --out OUT` in the background.
+fn spawn_run(file: &Path, out: &Path) -> std::process::Child {
+    Command::new(cargo_bin("caplab"))
+        .arg("run")
+        .arg(file)
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_run_is_recorded_analysed_and_interrupted_without_the_binary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let variants = format!("{GOSSIP}\n[[variants]]\nname = \"raft\"\nkind = \"raft\"");
+    let file = experiment(tmp.path(), "1s", &variants);
+    let out = tmp.path().join("results");
+    let console = Lines::default();
+    let only = ["gossip".to_string()];
+    let finished = record::run_file(
+        &file,
+        &out,
+        &Overrides::default(),
+        &only,
+        &console,
+        &CancellationToken::new(),
+    )
+    .unwrap();
+    let Finished::Run(run) = &finished else {
+        panic!("not a run")
+    };
+    assert_eq!(finished.exit_code(), 0, "{}", console.text());
+    assert_eq!(run.recorded.status, RunStatus::Ok);
+    let check = run.check.as_ref().unwrap();
+    assert_eq!(check.variants, [("gossip".to_string(), Some(true))]);
+    assert!(
+        console.text().contains("verdict: every variant met"),
+        "{}",
+        console.text()
+    );
+    let manifest = RunManifest::read(&out.join("tiny/latest")).unwrap();
+    assert_eq!(manifest, run.recorded.manifest);
+    assert_eq!(manifest.variants.len(), 1);
+    assert_eq!(manifest.variants[0].status, VariantStatus::Ok);
+    assert!(run.dir.join("report.html").is_file());
+
+    // The same experiment, long, stopped by its token once it records.
+    let file = experiment(tmp.path(), "60s", &variants);
+    let stop = CancellationToken::new();
+    let out = tmp.path().join("results-2");
+    let history = out.join("tiny/latest/gossip/history.jsonl");
+    let finished = std::thread::scope(|s| {
+        let run = s.spawn(|| {
+            record::run_file(
+                &file,
+                &out,
+                &Overrides::default(),
+                &[],
+                &Lines::default(),
+                &stop,
+            )
+        });
+        wait_for_lines(&history, 20, Duration::from_secs(30));
+        stop.cancel();
+        run.join().unwrap().unwrap()
+    });
+    assert_eq!(finished.exit_code(), 2);
+    let manifest = RunManifest::read(finished.dir()).unwrap();
+    assert_eq!(manifest.status, RunStatus::Interrupted);
+    let statuses: Vec<VariantStatus> = manifest.variants.iter().map(|v| v.status).collect();
+    assert_eq!(
+        statuses,
+        [VariantStatus::Interrupted, VariantStatus::NotRun]
+    );
+    assert_eq!(
+        manifest.variants[1].error.as_deref(),
+        Some("interrupted before it started")
+    );
+    assert_eq!(
+        std::fs::canonicalize(out.join("tiny/latest")).unwrap(),
+        std::fs::canonicalize(finished.dir()).unwrap()
+    );
+}
+
+#[test]
+fn sigterm_stops_a_run_like_ctrl_c() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = experiment(tmp.path(), "60s", GOSSIP);
+    let out = tmp.path().join("results");
+    let mut child = spawn_run(&file, &out);
+    wait_for_lines(
+        &out.join("tiny/latest/gossip/history.jsonl"),
+        20,
+        Duration::from_secs(30),
+    );
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = wait_exit(&mut child, Duration::from_secs(20));
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(run_json(&out)["status"], "interrupted");
+    assert_eq!(run_json(&out)["variants"][0]["status"], "interrupted");
+}
+
+#[test]
+fn after_kill_9_check_analyses_what_was_recorded_as_incomplete() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = experiment(tmp.path(), "60s", GOSSIP);
+    let out = tmp.path().join("results");
+    let mut child = spawn_run(&file, &out);
+    wait_for_lines(
+        &out.join("tiny/latest/gossip/history.jsonl"),
+        20,
+        Duration::from_secs(30),
+    );
+    // run.json exists from the start and says how far the run got.
+    assert_eq!(run_json(&out)["status"], "running");
+    assert_eq!(run_json(&out)["variants"][0]["status"], "running");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let check = Command::new(cargo_bin("caplab"))
+        .arg("check")
+        .arg(out.join("tiny/latest"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(
+        check.status.code(),
+        Some(2),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(
+        stdout.contains("gossip: claims converged, no unexplained lost write: INCOMPLETE"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("verdict: INCOMPLETE"), "{stdout}");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("tiny/latest/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["verdict"], "incomplete");
+    assert!(
+        summary["variants"]["gossip"]["availability"]["ops"]
+            .as_u64()
+            .unwrap()
+            >= 20
+    );
+}
+
+#[test]
+fn ctrl_c_during_the_report_stops_it_with_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = experiment(tmp.path(), "1s", GOSSIP);
+    let out = tmp.path().join("results");
+    assert!(run(&file, &out).status.success());
+    let mut child = Command::new(cargo_bin("caplab"))
+        .arg("report")
+        .arg(out.join("tiny/latest"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the analysis printed its summary line, the charts are being drawn.
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    assert!(lines.any(|l| l.unwrap().starts_with("summary: ")));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = wait_exit(&mut child, Duration::from_secs(10));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    // Either the signal stopped the report (2), or the report was already written (0).
+    match status.code() {
+        Some(2) => assert!(
+            stderr.contains("interrupted (Ctrl-C): stopping now"),
+            "{stderr}"
+        ),
+        other => assert_eq!(other, Some(0), "{stderr}"),
+    }
+}
+
+#[test]
+fn compare_refuses_a_run_directory_and_errors_name_their_cause_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run_dir = tmp.path().join("r");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    std::fs::write(run_dir.join("run.json"), "{}").unwrap();
+    let out = Command::new(cargo_bin("caplab"))
+        .arg("compare")
+        .args([&run_dir, &run_dir])
+        .arg("--out")
+        .arg(&run_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is a run directory"), "{stderr}");
+    assert!(!run_dir.join("report.html").exists());
+
+    let missing = tmp.path().join("nothing-here");
+    let out = Command::new(cargo_bin("caplab"))
+        .arg("check")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("run.json"), "{stderr}");
 }

@@ -1,5 +1,5 @@
 //! `caplab run` on a file with a `[sweep]` section, as a user runs it: the real binary on a
-//! tiny two-point sweep in a temporary directory.
+//! tiny two-point sweep in a temporary directory, and the same through `caplab::record`.
 
 mod common;
 
@@ -8,6 +8,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin;
+use caplab::experiment::Overrides;
+use caplab::record::{self, Finished, Lines};
+use caplab::run_dir::manifest::{RunStatus, VariantStatus};
+use tokio_util::sync::CancellationToken;
 
 const SWEEP: &str = r#"
 name = "tiny-sweep"
@@ -172,4 +176,48 @@ fn ctrl_c_stops_the_sweep_and_keeps_the_finished_points() {
     assert!(read(&dir.join("sweep.csv")).contains("\n2,60s,,interrupted,"));
     assert!(dir.join("charts/sweep-messages_per_op.png").is_file());
     assert!(dir.join("report.html").is_file());
+}
+
+#[test]
+fn a_sweep_runs_without_the_binary_and_a_long_swept_description_fits_in_folder_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("tiny-sweep.toml");
+    let long = "a description long enough to break a file name if it were used whole, ".repeat(5);
+    let text = format!(
+        "description = \"base\"\n{}",
+        SWEEP.replace(
+            "key = \"variants.gossip.gossip_interval\"\nvalues = [\"20ms\", \"400ms\"]",
+            &format!("key = \"description\"\nvalues = [\"{long}1\", \"{long}2\"]"),
+        )
+    );
+    std::fs::write(&file, text).unwrap();
+    let out = tmp.path().join("results");
+    let console = Lines::default();
+    let finished = record::run_file(
+        &file,
+        &out,
+        &Overrides::default(),
+        &[],
+        &console,
+        &CancellationToken::new(),
+    )
+    .unwrap();
+    let Finished::Sweep(sweep) = &finished else {
+        panic!("not a sweep")
+    };
+    assert_eq!(finished.exit_code(), 0, "{}", console.text());
+    assert_eq!(sweep.record.status, RunStatus::Ok);
+    assert!(sweep
+        .record
+        .points
+        .iter()
+        .all(|p| p.status == VariantStatus::Ok && p.dir.len() < 80));
+    assert!(
+        console.text().contains("sweep ok: 2 of 2 points ok"),
+        "{}",
+        console.text()
+    );
+    let on_disk: caplab::sweep::SweepRecord =
+        serde_json::from_str(&read(&out.join("tiny-sweep/latest/sweep.json"))).unwrap();
+    assert_eq!(on_disk, sweep.record);
 }

@@ -2,9 +2,10 @@
 //! staleness, session guarantees, linearizability, lost writes and cost, per variant, and a
 //! verdict on whether each variant delivered the consistency it claims.
 //!
-//! Everything is computed from the files a run wrote (`run.json`, `experiment.toml`, and per
-//! variant `history.jsonl`, `events.jsonl`, `net.json`), so a run can be re-analysed at any
-//! time with `caplab check RUN_DIR`. [`check_run`] writes `<run>/summary.json` and the CSV
+//! Everything is computed from the files a run wrote (`run.json`, `experiment.toml`,
+//! `schedule.jsonl`, and per variant `history.jsonl`, `events.jsonl`, `net.json`), so a run
+//! can be re-analysed at any time with `caplab check RUN_DIR`, also after it was killed (it
+//! is then `incomplete`). [`check_run`] writes `<run>/summary.json` and the CSV
 //! series and returns the terminal table and the verdict. Every metric is defined in
 //! `docs/metrics.md`.
 //!
@@ -30,6 +31,9 @@
 //! - [`lost_writes`]: acknowledged writes the system lost, explained or not.
 //! - [`linearizable`]: the per-key linearizability check with a time limit.
 //! - [`cost`]: messages and bytes per operation and per node.
+//! - [`integrity`]: whether a variant's record can be trusted (lab errors, duplicate or
+//!   unknown op ids, dropped records, missing events, a killed run): `invalid` or
+//!   `incomplete` instead of a verdict on the claim.
 //! - [`verdict`]: the claim of each variant kind, and whether it was met.
 //! - [`points`]: every operation's time, latency, outcome and staleness, for charts.
 //! - [`timeseries`]: per-second series; [`summary`]: `summary.json` and CSV bytes;
@@ -46,6 +50,7 @@ pub mod fault_devices;
 pub mod fenwick;
 pub mod history;
 pub mod home;
+pub mod integrity;
 pub mod latency;
 pub mod latency_groups;
 pub mod linearizable;
@@ -68,12 +73,15 @@ pub mod visibility_facts;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 pub use error::AnalysisError;
 pub use history::VariantHistory;
 pub use summary::{RunSummary, VariantEntry};
 pub use variant::{analyse as analyse_variant, VariantAnalysis, VariantContext, VariantSummary};
 
-use crate::experiment::VariantKind;
+use crate::run_dir::manifest::{RunStatus, VariantStatus};
+use verdict::ClaimStatus;
 
 /// How to analyse.
 #[derive(Debug, Clone)]
@@ -90,13 +98,40 @@ impl Default for CheckOptions {
     }
 }
 
-/// Whether every analysed variant met the consistency it claims.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether every analysed variant met the consistency it claims, or why that cannot be
+/// said (`summary.json`'s `verdict`, kebab-case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// No variant showed an anomaly (undecided checks are not anomalies).
     Consistent,
     /// At least one variant did not meet its claim.
     Anomaly,
+    /// The run was killed, or a variant's record is only a part of it.
+    Incomplete,
+    /// caplab itself failed during the run (`lab_error`), or a record is corrupt.
+    Invalid,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Consistent => "consistent",
+            Verdict::Anomaly => "anomaly",
+            Verdict::Incomplete => "incomplete",
+            Verdict::Invalid => "invalid",
+        }
+    }
+
+    /// The exit code of `caplab check`: 0 consistent, 1 anomaly, 2 invalid or incomplete
+    /// (the numbers describe the lab or a part of the run, not the system).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Consistent => 0,
+            Verdict::Anomaly => 1,
+            Verdict::Incomplete | Verdict::Invalid => 2,
+        }
+    }
 }
 
 /// What `caplab check` reports.
@@ -117,12 +152,10 @@ pub struct CheckOutcome {
 }
 
 impl CheckOutcome {
-    /// 0 when every variant met its claim, 1 when an anomaly was found.
+    /// 0 when every variant met its claim, 1 when an anomaly was found, 2 when the run is
+    /// invalid or incomplete.
     pub fn exit_code(&self) -> u8 {
-        match self.verdict {
-            Verdict::Consistent => 0,
-            Verdict::Anomaly => 1,
-        }
+        self.verdict.exit_code()
     }
 }
 
@@ -137,12 +170,19 @@ pub struct RunAnalysis {
 }
 
 impl RunAnalysis {
+    /// `invalid` if any variant is, else `incomplete` if the run was killed or any variant
+    /// is, else `anomaly` if any variant did not meet its claim, else `consistent`.
     pub fn verdict(&self) -> Verdict {
-        if self
-            .variants
-            .iter()
-            .any(|(_, v)| v.summary.verdict.met == Some(false))
-        {
+        let any = |status| {
+            self.variants
+                .iter()
+                .any(|(_, v)| v.summary.verdict.status == status)
+        };
+        if any(ClaimStatus::Invalid) {
+            Verdict::Invalid
+        } else if any(ClaimStatus::Incomplete) || self.summary.status == RunStatus::Running {
+            Verdict::Incomplete
+        } else if any(ClaimStatus::NotMet) {
             Verdict::Anomaly
         } else {
             Verdict::Consistent
@@ -187,10 +227,15 @@ pub fn check_run_with(run_dir: &Path, opts: &CheckOptions) -> Result<CheckOutcom
     ];
     let mut files = Vec::new();
     for (path, bytes) in outputs {
-        std::fs::write(&path, bytes).map_err(|source| AnalysisError::Write {
-            path: path.clone(),
-            source,
-        })?;
+        // A temporary file renamed over the old one: an analysis stopped by a signal never
+        // leaves a half-written summary.json.
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, bytes)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|source| AnalysisError::Write {
+                path: path.clone(),
+                source,
+            })?;
         files.push(path);
     }
     Ok(CheckOutcome {
@@ -224,60 +269,74 @@ pub fn check_run_with(run_dir: &Path, opts: &CheckOptions) -> Result<CheckOutcom
 pub fn analyse_run(run_dir: &Path, opts: &CheckOptions) -> Result<RunAnalysis, AnalysisError> {
     let run = load::read_run(run_dir)?;
     let exp = &run.experiment;
+    let manifest = &run.manifest;
     let nodes: Vec<String> = exp.topology.nodes.iter().map(|n| n.name.clone()).collect();
     let shared_exp = std::sync::Arc::new(exp.clone());
-    let to_analyse = run
-        .manifest
-        .variants
-        .iter()
-        .filter(|v| v.recorded())
-        .count();
+    // A variant killed as it started may have no files yet: nothing to analyse. Any other
+    // started variant must have its history (a missing one is an error).
+    let analysable = |v: &crate::run_dir::manifest::VariantEntry| {
+        v.status.started()
+            && (v.status != VariantStatus::Running
+                || run_dir.join(&v.name).join("history.jsonl").exists())
+    };
+    let to_analyse = manifest.variants.iter().filter(|v| analysable(v)).count();
     let mut lin_left = opts.lin_time_limit;
     let mut analysed = 0;
     let mut entries = Vec::new();
     let mut variants = Vec::new();
-    for entry in &run.manifest.variants {
-        let Some(outcome) = entry.outcome.as_ref().filter(|_| entry.recorded()) else {
+    for entry in &manifest.variants {
+        if !analysable(entry) {
             entries.push((
                 entry.name.clone(),
                 VariantEntry::Skipped {
-                    kind: entry.kind.clone(),
-                    status: entry.status.clone(),
+                    kind: entry.kind,
+                    status: entry.status,
                     error: entry.error.clone(),
                 },
             ));
             continue;
-        };
+        }
         let spec = exp.variants.iter().find(|v| v.name == entry.name);
-        let kind = match (spec, entry.kind.as_str()) {
-            (Some(v), _) => v.kind(),
-            (None, "raft") => VariantKind::Raft,
-            (None, "gossip") => VariantKind::Gossip,
-            (None, other) => {
-                return Err(AnalysisError::Invalid {
-                    path: run_dir.join("run.json"),
-                    message: format!(
-                        "variant {}: kind {other:?} is unknown and the variant is not in experiment.toml",
-                        entry.name
-                    ),
-                })
-            }
-        };
         let dir = run_dir.join(&entry.name);
-        let history = load::read_variant(&dir)?;
+        let files = load::read_variant(&dir)?;
+        let history = files.history;
+        let outcome = entry.outcome.as_ref();
+        let window_start_us = outcome.map(|o| o.window_start_us).or_else(|| {
+            run.schedule
+                .as_ref()
+                .and_then(|s| integrity::recover_window_start(&history, s))
+        });
         let ctx = VariantContext {
-            kind,
+            kind: spec.map_or(entry.kind, |v| v.kind()),
             params: spec.map(|v| v.params.clone()),
             nodes: nodes.clone(),
-            window_start_us: outcome.window_start_us,
+            window_start_us: window_start_us.unwrap_or(0),
             window_len_us: exp.duration.as_micros() as u64,
             lin_time_limit: lin_left / (to_analyse - analysed).max(1) as u32,
             net: load::read_net(&dir)?,
-            status: entry.status.clone(),
+            status: entry.status,
             experiment: Some(shared_exp.clone()),
         };
-        let analysis = variant::analyse(&history, &ctx)?;
+        let mut integrity = integrity::assess(
+            &history,
+            &integrity::Facts {
+                status: entry.status,
+                events: files.events,
+                schedule: run.schedule.as_ref(),
+                scheduled: manifest.operations,
+                counted: outcome.map(|o| o.operations),
+                window_start_us,
+            },
+        );
+        if outcome.is_none() && entry.status != VariantStatus::Running {
+            integrity.invalid.push(format!(
+                "run.json says {} but records no outcome for this variant",
+                entry.status
+            ));
+        }
+        let mut analysis = variant::analyse(&history, &ctx)?;
         drop(history);
+        analysis.summary.verdict = analysis.summary.verdict.qualify(&integrity);
         analysed += 1;
         lin_left = lin_left.saturating_sub(Duration::from_micros(
             analysis.summary.linearizability.elapsed_us,
@@ -288,21 +347,27 @@ pub fn analyse_run(run_dir: &Path, opts: &CheckOptions) -> Result<RunAnalysis, A
         ));
         variants.push((entry.name.clone(), analysis));
     }
+    let mut reasons = Vec::new();
+    if manifest.status == RunStatus::Running {
+        reasons.push(
+            "run.json still says running: the run was killed (or is still going); what reached \
+             the files is analysed, variants that never started are not"
+                .to_string(),
+        );
+    }
     let mut result = RunAnalysis {
         experiment: run.experiment.clone(),
         summary: RunSummary {
-            experiment: run.manifest.experiment.clone(),
-            run_id: run.manifest.run_id.clone(),
-            seed: run.manifest.seed,
-            verdict: String::new(),
+            experiment: manifest.experiment.clone(),
+            run_id: manifest.run_id.clone(),
+            seed: manifest.seed,
+            status: manifest.status,
+            verdict: Verdict::Consistent,
+            reasons,
             variants: entries,
         },
         variants,
     };
-    result.summary.verdict = match result.verdict() {
-        Verdict::Consistent => "consistent",
-        Verdict::Anomaly => "anomaly",
-    }
-    .to_string();
+    result.summary.verdict = result.verdict();
     Ok(result)
 }

@@ -19,6 +19,9 @@ use serde::Serialize;
 use super::staleness::VisibilityBucket;
 use super::timeseries::TimeSeries;
 use super::variant::{VariantAnalysis, VariantSummary};
+use super::Verdict;
+use crate::experiment::VariantKind;
+use crate::run_dir::manifest::{RunStatus, VariantStatus};
 
 /// Everything `summary.json` holds.
 #[derive(Debug, Clone, Serialize)]
@@ -26,8 +29,13 @@ pub struct RunSummary {
     pub experiment: String,
     pub run_id: String,
     pub seed: Option<u64>,
-    /// `consistent` when no variant showed an anomaly, else `anomaly`.
-    pub verdict: String,
+    /// `run.json`'s status: `ok`, `failed`, `interrupted`, or `running` (killed).
+    pub status: RunStatus,
+    /// `consistent`, `anomaly`, `incomplete` or `invalid` (see [`Verdict`]).
+    pub verdict: Verdict,
+    /// Why the run as a whole is incomplete (empty otherwise); each variant's reasons are
+    /// in its `verdict`.
+    pub reasons: Vec<String>,
     #[serde(serialize_with = "in_order")]
     pub variants: Vec<(String, VariantEntry)>,
 }
@@ -38,9 +46,9 @@ pub struct RunSummary {
 pub enum VariantEntry {
     Analysed(Box<VariantSummary>),
     Skipped {
-        kind: String,
-        /// `failed` or `not-run` (from `run.json`).
-        status: String,
+        kind: VariantKind,
+        /// `failed` or `not-run` (or `running` without any file: killed as it started).
+        status: VariantStatus,
         error: Option<String>,
     },
 }

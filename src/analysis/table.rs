@@ -1,6 +1,6 @@
 //! The compact terminal report of `caplab check`: one row per variant, then one line per
-//! variant saying whether it met its claim, and for anomalies why, with the smallest
-//! example.
+//! variant saying whether it met its claim (or that its record is `INVALID` or
+//! `INCOMPLETE`, and why), and for anomalies why, with the smallest example.
 //!
 //! Deliberately left out: colour and breakdowns (they are in `summary.json`).
 
@@ -10,6 +10,8 @@ use super::latency::DurationStats;
 use super::session::Example;
 use super::summary::{RunSummary, VariantEntry};
 use super::variant::VariantSummary;
+use super::verdict::ClaimStatus;
+use super::Verdict;
 use crate::history::{OpKind, Outcome};
 
 const HEADER: [&str; 13] = [
@@ -34,7 +36,11 @@ pub fn render(run: &RunSummary) -> String {
         rows.push(match entry {
             VariantEntry::Analysed(v) => row(name, v),
             VariantEntry::Skipped { kind, status, .. } => {
-                let mut r = vec![name.clone(), kind.clone(), format!("({status})")];
+                let mut r = vec![
+                    name.clone(),
+                    kind.as_str().to_string(),
+                    format!("({status})"),
+                ];
                 r.resize(HEADER.len(), String::new());
                 r
             }
@@ -75,12 +81,19 @@ pub fn render(run: &RunSummary) -> String {
             }
         }
     }
+    for r in &run.reasons {
+        let _ = writeln!(out, "{r}");
+    }
     let _ = writeln!(
         out,
         "verdict: {}",
-        match run.verdict.as_str() {
-            "consistent" => "every variant met the consistency it claims",
-            _ => "anomaly found",
+        match run.verdict {
+            Verdict::Consistent => "every variant met the consistency it claims",
+            Verdict::Anomaly => "anomaly found",
+            Verdict::Incomplete =>
+                "INCOMPLETE: only part of the run was recorded; no claim is judged on it",
+            Verdict::Invalid =>
+                "INVALID: caplab failed or the record is corrupt; the numbers describe the lab, not the system",
         }
     );
     out
@@ -124,8 +137,15 @@ fn row(name: &str, v: &VariantSummary) -> Vec<String> {
         .by_device
         .get("friend")
         .and_then(|g| g.stale_fraction);
+    // An untrusted record's numbers are the lab's, not the system's: say so in the row.
+    let name = match v.verdict.status {
+        ClaimStatus::Invalid | ClaimStatus::Incomplete => {
+            format!("{name} [{}]", v.verdict.status.as_str())
+        }
+        _ => name.to_string(),
+    };
     vec![
-        name.to_string(),
+        name,
         v.kind.clone(),
         v.availability.ops.to_string(),
         pct(v.availability.ok_fraction),
@@ -150,10 +170,12 @@ fn row(name: &str, v: &VariantSummary) -> Vec<String> {
 }
 
 fn verdict_lines(out: &mut String, name: &str, v: &VariantSummary) {
-    let status = match v.verdict.met {
-        Some(true) => "met",
-        Some(false) => "NOT MET",
-        None => "undecided",
+    let status = match v.verdict.status {
+        ClaimStatus::Met => "met",
+        ClaimStatus::NotMet => "NOT MET",
+        ClaimStatus::Undecided => "undecided",
+        ClaimStatus::Incomplete => "INCOMPLETE record, not judged",
+        ClaimStatus::Invalid => "INVALID record, not judged",
     };
     let _ = writeln!(out, "{name}: claims {}: {status}", v.verdict.claim);
     for r in &v.verdict.reasons {

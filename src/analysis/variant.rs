@@ -36,6 +36,7 @@ use super::verdict::{self, VariantVerdict};
 use super::visibility_facts::{self, VisibilityFacts};
 use crate::experiment::{Conflict, Experiment, VariantKind, VariantParams};
 use crate::history::{OpKind, Outcome};
+use crate::run_dir::manifest::VariantStatus;
 
 /// What the analysis needs to know about a variant besides its history.
 #[derive(Debug, Clone)]
@@ -54,8 +55,8 @@ pub struct VariantContext {
     pub lin_time_limit: Duration,
     /// The variant's `net.json`, if any.
     pub net: Option<NetReport>,
-    /// `ok` or `interrupted`.
-    pub status: String,
+    /// `ok`, `interrupted` or `running` (killed).
+    pub status: VariantStatus,
     /// The run's experiment, for what needs the topology or the workload's users: the
     /// home-DC latency split and the PBS prediction (`None`: both are left out).
     pub experiment: Option<Arc<Experiment>>,
@@ -72,7 +73,7 @@ impl VariantContext {
             window_len_us: 0,
             lin_time_limit: Duration::from_secs(10),
             net: None,
-            status: "ok".to_string(),
+            status: VariantStatus::Ok,
             experiment: None,
         }
     }
@@ -101,8 +102,8 @@ impl VariantContext {
 #[derive(Debug, Clone, Serialize)]
 pub struct VariantSummary {
     pub kind: String,
-    /// `ok` or `interrupted`.
-    pub status: String,
+    /// `ok`, `interrupted` or `running` (killed), from `run.json`.
+    pub status: VariantStatus,
     pub verdict: VariantVerdict,
     pub window_start_us: u64,
     pub reads: ReadsSummary,
@@ -288,7 +289,7 @@ impl Parts {
         let reader_visibility = visibility_facts::analyse(&s.visibility);
         VariantSummary {
             kind: ctx.kind.as_str().to_string(),
-            status: ctx.status.clone(),
+            status: ctx.status,
             verdict,
             window_start_us: ctx.window_start_us,
             reads: ReadsSummary {

@@ -10,11 +10,18 @@
 //! analysis could not decide (the linearizability check ran out of time, or a gossip
 //! variant recorded no `apply` events): undecided is not an anomaly.
 //!
+//! `status` says the same in one word, and adds the two cases in which the claim is not
+//! judged at all because the record cannot be trusted (see `integrity`): `invalid` (caplab
+//! itself failed, or the record is corrupt) and `incomplete` (the run was killed and only
+//! part of it reached the files). Both leave `met` `null`, keep what the checks found as
+//! reasons, and make `caplab check` exit 2.
+//!
 //! Deliberately left out: claims about availability or latency (they are measured, not
 //! promised).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use super::integrity::Integrity;
 use super::linearizable::Linearizability;
 use super::lost_writes::LostWrites;
 use super::replicas::Convergence;
@@ -25,8 +32,80 @@ pub struct VariantVerdict {
     /// The consistency the variant claims, in words.
     pub claim: String,
     pub met: Option<bool>,
-    /// Why not (or why undecided); empty when met.
+    /// `met`, `not-met`, `undecided`, `incomplete` or `invalid`.
+    pub status: ClaimStatus,
+    /// Why not (or why undecided, incomplete or invalid); empty when met.
     pub reasons: Vec<String>,
+}
+
+/// Whether a variant's claim held, in one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClaimStatus {
+    Met,
+    /// An anomaly.
+    NotMet,
+    /// The checks could not decide (not an anomaly).
+    Undecided,
+    /// Only part of the run reached the files; the claim is not judged.
+    Incomplete,
+    /// caplab failed or the record is corrupt; the claim is not judged.
+    Invalid,
+}
+
+impl ClaimStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimStatus::Met => "met",
+            ClaimStatus::NotMet => "not-met",
+            ClaimStatus::Undecided => "undecided",
+            ClaimStatus::Incomplete => "incomplete",
+            ClaimStatus::Invalid => "invalid",
+        }
+    }
+
+    fn of(met: Option<bool>) -> ClaimStatus {
+        match met {
+            Some(true) => ClaimStatus::Met,
+            Some(false) => ClaimStatus::NotMet,
+            None => ClaimStatus::Undecided,
+        }
+    }
+}
+
+impl VariantVerdict {
+    /// The verdict on a record with `integrity` problems: `invalid` or `incomplete`, `met`
+    /// unknown, the record's problems first and what the checks found after them.
+    pub fn qualify(self, integrity: &Integrity) -> VariantVerdict {
+        let (status, problems) = if !integrity.invalid.is_empty() {
+            (ClaimStatus::Invalid, &integrity.invalid)
+        } else if !integrity.incomplete.is_empty() {
+            (ClaimStatus::Incomplete, &integrity.incomplete)
+        } else {
+            return self;
+        };
+        let mut reasons: Vec<String> = problems.clone();
+        if status == ClaimStatus::Invalid {
+            reasons.extend(integrity.incomplete.iter().cloned());
+        }
+        let found = match self.met {
+            Some(true) => vec!["on what was recorded the claim held".to_string()],
+            _ => self.reasons,
+        };
+        reasons.extend(found.into_iter().map(|r| {
+            if r.starts_with("on what was recorded") {
+                r
+            } else {
+                format!("on what was recorded: {r}")
+            }
+        }));
+        VariantVerdict {
+            claim: self.claim,
+            met: None,
+            status,
+            reasons,
+        }
+    }
 }
 
 pub fn judge(
@@ -97,6 +176,7 @@ pub fn judge(
     VariantVerdict {
         claim: claim.to_string(),
         met,
+        status: ClaimStatus::of(met),
         reasons,
     }
 }

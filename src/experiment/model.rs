@@ -132,8 +132,9 @@ impl Variant {
     }
 }
 
-/// The kind of system a variant runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The kind of system a variant runs (`raft`, `gossip` in `run.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum VariantKind {
     /// Strongly consistent, replicated with Raft.
     Raft,

@@ -46,7 +46,7 @@ pub fn run_report(run: RunRef, input: &Input) -> Doc {
         a.summary
             .seed
             .map_or_else(|| "unknown".to_string(), |s| s.to_string()),
-        verdict_words(&a.summary.verdict)
+        verdict_words(a.summary.verdict)
     ));
     headline(&mut doc, input);
     doc.heading(1, "The experiment");
@@ -85,7 +85,7 @@ pub fn compare_report(runs: &[RunRef], input: &Input) -> Doc {
                 s.experiment.clone(),
                 s.seed.map_or_else(|| "?".to_string(), |x| x.to_string()),
                 experiment_line(&r.analysis.experiment),
-                verdict_words(&s.verdict).to_string(),
+                verdict_words(s.verdict).to_string(),
             ]
         })
         .collect();
@@ -149,10 +149,13 @@ fn common_sections(doc: &mut Doc, input: &Input) {
     }
 }
 
-fn verdict_words(v: &str) -> &'static str {
+fn verdict_words(v: crate::analysis::Verdict) -> &'static str {
+    use crate::analysis::Verdict;
     match v {
-        "consistent" => "every variant met the consistency it claims",
-        _ => "at least one variant did not meet the consistency it claims",
+        Verdict::Consistent => "every variant met the consistency it claims",
+        Verdict::Anomaly => "at least one variant did not meet the consistency it claims",
+        Verdict::Incomplete => "incomplete: only part of the run was recorded, no claim judged",
+        Verdict::Invalid => "invalid: caplab failed or the record is corrupt, no claim judged",
     }
 }
 
@@ -376,10 +379,16 @@ fn cap_table(input: &Input) -> Block {
     row("kind", &|_, c| c.analysis.summary.kind.clone());
     row("consistency claim", &|_, c| {
         let v = &c.analysis.summary.verdict;
-        let met = match v.met {
-            Some(true) => "met",
-            Some(false) => "**NOT met**",
-            None => "undecided",
+        use crate::analysis::verdict::ClaimStatus;
+        let met = match v.status {
+            ClaimStatus::Met => "met".to_string(),
+            ClaimStatus::NotMet => "**NOT met**".to_string(),
+            ClaimStatus::Undecided => "undecided".to_string(),
+            ClaimStatus::Incomplete | ClaimStatus::Invalid => format!(
+                "**{}** ({})",
+                v.status.as_str(),
+                v.reasons.first().map_or("", String::as_str)
+            ),
         };
         format!("{}: {met}", v.claim)
     });

@@ -202,7 +202,11 @@ pub fn blocks(record: &SweepRecord) -> Vec<Block> {
             format!("`{}` over {}", p.key, values.join(", "))
         })
         .collect();
-    let ok = record.points.iter().filter(|p| p.status == "ok").count();
+    let ok = record
+        .points
+        .iter()
+        .filter(|p| p.status == crate::run_dir::manifest::VariantStatus::Ok)
+        .count();
     out.push(Block::Para(format!(
         "`{}` was run once per point: {} ({} points, {} ok; seed {}). Each point is an \
          ordinary run in its own folder; the numbers below are in `sweep.json` and \
@@ -224,7 +228,7 @@ pub fn blocks(record: &SweepRecord) -> Vec<Block> {
             row.extend(p.values.iter().map(plain_json));
             row.push(match &p.error {
                 Some(e) => format!("{}: {e}", p.status),
-                None => p.status.clone(),
+                None => p.status.to_string(),
             });
             row.push(format!("`{}`", p.dir));
             row
@@ -259,8 +263,10 @@ pub fn blocks(record: &SweepRecord) -> Vec<Block> {
                         .and_then(|x| x.metrics.get(&m.name).copied().flatten());
                     row.push(match value {
                         Some(x) => format_value(x, &m.unit),
-                        None if p.status == "ok" => "–".to_owned(),
-                        None => p.status.clone(),
+                        None if p.status == crate::run_dir::manifest::VariantStatus::Ok => {
+                            "–".to_owned()
+                        }
+                        None => p.status.to_string(),
                     });
                 }
                 row
@@ -317,7 +323,11 @@ mod tests {
                     },
                     x: vec![*ms],
                     dir: format!("p{index}"),
-                    status: if failed { "failed" } else { "ok" }.into(),
+                    status: if failed {
+                        crate::run_dir::manifest::VariantStatus::Failed
+                    } else {
+                        crate::run_dir::manifest::VariantStatus::Ok
+                    },
                     error: None,
                     variants: if failed {
                         Vec::new()
@@ -357,7 +367,7 @@ mod tests {
             experiment: "s".into(),
             sweep_id: "x".into(),
             seed: 1,
-            status: "failed".into(),
+            status: crate::run_dir::manifest::RunStatus::Failed,
             parameters,
             metrics: vec![MetricRecord {
                 name: "read_p99_ms".into(),

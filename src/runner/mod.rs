@@ -103,8 +103,8 @@ pub struct VariantPlan {
     pub progress: ProgressBar,
 }
 
-/// Counts of what a variant run recorded.
-#[derive(Debug, Clone, Default, Serialize)]
+/// Counts of what a variant run recorded (the `outcome` of a variant in `run.json`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct VariantOutcome {
     /// Run-clock time at which the measured window (schedule offset 0) began.
     pub window_start_us: u64,

@@ -18,6 +18,7 @@ use super::plan::SweepPlan;
 use super::values::Axis;
 use crate::analysis::RunAnalysis;
 use crate::experiment::raw::SweepValue;
+use crate::run_dir::manifest::{RunStatus, VariantStatus};
 
 /// `sweep.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,7 +29,7 @@ pub struct SweepRecord {
     /// Seed of every point (unless `seed` is swept).
     pub seed: u64,
     /// `running`, `ok`, `failed` (a point failed) or `interrupted`.
-    pub status: String,
+    pub status: RunStatus,
     pub parameters: Vec<ParameterRecord>,
     pub metrics: Vec<MetricRecord>,
     pub points: Vec<PointRecord>,
@@ -66,8 +67,9 @@ pub struct PointRecord {
     pub x: Vec<f64>,
     /// The point's run directory, relative to the sweep directory.
     pub dir: String,
-    /// `not-run`, `ok`, `failed` or `interrupted`.
-    pub status: String,
+    /// `not-run`, `running`, `ok`, `failed` or `interrupted` (a point is one run; its
+    /// status reads like a variant's in `run.json`).
+    pub status: VariantStatus,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
     /// Per analysed variant, in run order: metric name -> value (`null`: nothing to
@@ -88,7 +90,7 @@ impl SweepRecord {
             experiment: plan.base.experiment.name.clone(),
             sweep_id: sweep_id.to_owned(),
             seed: plan.base.experiment.seed,
-            status: "running".to_owned(),
+            status: RunStatus::Running,
             parameters: plan
                 .parameters
                 .iter()
@@ -127,7 +129,7 @@ impl SweepRecord {
                         .map(|(p, &i)| p.axis.x(i, &p.values[i]))
                         .collect(),
                     dir: pt.dir_name.clone(),
-                    status: "not-run".to_owned(),
+                    status: VariantStatus::NotRun,
                     error: None,
                     variants: Vec::new(),
                 })
@@ -153,9 +155,9 @@ impl SweepRecord {
     }
 
     /// Sets a point's status (and error).
-    pub fn set_status(&mut self, point: usize, status: &str, error: Option<String>) {
+    pub fn set_status(&mut self, point: usize, status: VariantStatus, error: Option<String>) {
         if let Some(p) = self.points.get_mut(point) {
-            p.status = status.to_owned();
+            p.status = status;
             p.error = error;
         }
     }
@@ -214,7 +216,7 @@ impl SweepRecord {
             for (variant, cells) in rows {
                 let mut row = lead.clone();
                 row.push(variant);
-                row.push(p.status.clone());
+                row.push(p.status.to_string());
                 row.extend(cells);
                 let _ = writeln!(out, "{}", csv_row(&row));
             }
@@ -264,27 +266,29 @@ mod tests {
 
     fn record() -> SweepRecord {
         let point =
-            |index: usize, value: &str, x: f64, status: &str, stale: Option<f64>| PointRecord {
-                index,
-                values: vec![serde_json::Value::from(value)],
-                x: vec![x],
-                dir: format!("p{}-gossip_interval-{value}", index + 1),
-                status: status.to_owned(),
-                error: None,
-                variants: if status == "ok" {
-                    vec![VariantMetrics {
-                        variant: "gossip".into(),
-                        metrics: [("stale_share".to_owned(), stale)].into(),
-                    }]
-                } else {
-                    Vec::new()
-                },
+            |index: usize, value: &str, x: f64, status: VariantStatus, stale: Option<f64>| {
+                PointRecord {
+                    index,
+                    values: vec![serde_json::Value::from(value)],
+                    x: vec![x],
+                    dir: format!("p{}-gossip_interval-{value}", index + 1),
+                    status,
+                    error: None,
+                    variants: if status == VariantStatus::Ok {
+                        vec![VariantMetrics {
+                            variant: "gossip".into(),
+                            metrics: [("stale_share".to_owned(), stale)].into(),
+                        }]
+                    } else {
+                        Vec::new()
+                    },
+                }
             };
         SweepRecord {
             experiment: "s".into(),
             sweep_id: "20260101T000000Z".into(),
             seed: 1,
-            status: "failed".into(),
+            status: RunStatus::Failed,
             parameters: vec![ParameterRecord {
                 key: "variants.gossip.gossip_interval".into(),
                 path: "variants[1].gossip_interval".into(),
@@ -298,8 +302,8 @@ mod tests {
                 label: "Stale reads".into(),
             }],
             points: vec![
-                point(0, "50ms", 50.0, "ok", Some(0.25)),
-                point(1, "1s", 1000.0, "failed", None),
+                point(0, "50ms", 50.0, VariantStatus::Ok, Some(0.25)),
+                point(1, "1s", 1000.0, VariantStatus::Failed, None),
             ],
         }
     }

@@ -11,34 +11,41 @@
 //!   report.md, report.html
 //! ```
 //!
-//! `sweep.json` is rewritten after every point. A point that fails is recorded as failed
-//! and the sweep goes on; Ctrl-C stops the running point (keeping what it recorded), skips
-//! the rest, and still writes the CSV, charts and report of the points that finished. Exit
-//! code: 2 if a point failed or the sweep was interrupted, else 1 if any point found an
-//! anomaly, else 0.
-//!
-//! `caplab plot SWEEP_DIR` redraws the sweep charts from `sweep.json`.
+//! `sweep.json` is written before the first point (`latest` moves to the sweep directory
+//! then) and rewritten as every point starts and ends. A point that fails is recorded as
+//! failed and the sweep goes on; a stop (Ctrl-C) stops the running point (keeping what it
+//! recorded), skips the rest, and still writes the CSV, charts and report of the points
+//! that finished. Exit code: 2 if a point failed or the sweep was interrupted, else the
+//! worst of the points' verdicts (1 anomaly, 2 invalid or incomplete), else 0.
 //!
 //! Deliberately left out: resuming an interrupted sweep, and `caplab report` on a sweep
 //! directory (each point's folder can be reported on its own).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
-use anyhow::Context as _;
+use tokio_util::sync::CancellationToken;
 
 use super::{
-    analyse_and_report, check_variant_names, record_run, selected_variants, write_file, Session,
-    EXIT_HARNESS,
+    analyse_and_report, selected_variants, write_file, Console, Phase, RecordError, Recorder,
+    Session, EXIT_HARNESS,
 };
-use crate::analysis::{CheckOutcome, RunAnalysis, Verdict};
-use crate::run_dir::RunDir;
+use crate::analysis::{CheckOutcome, RunAnalysis};
+use crate::run_dir::manifest::{RunStatus, VariantStatus};
+use crate::run_dir::{RunDir, SWEEP_FILE};
 use crate::sweep::record::plain_json;
 use crate::sweep::{Point, SweepPlan, SweepRecord};
 
+/// How a sweep ended.
+#[derive(Debug)]
+pub struct SweepOutcome {
+    pub dir: PathBuf,
+    /// `sweep.json` as written last.
+    pub record: SweepRecord,
+    pub exit_code: u8,
+}
+
 /// One line about a sweep: `sweep of 5 points: variants.gossip.gossip_interval over 50ms, ...`.
-pub(super) fn describe(plan: &SweepPlan) -> String {
+pub fn describe(plan: &SweepPlan) -> String {
     let params: Vec<String> = plan
         .parameters
         .iter()
@@ -54,93 +61,111 @@ pub(super) fn describe(plan: &SweepPlan) -> String {
     )
 }
 
-pub(super) fn run(
+/// Runs every point of `plan` (read from `file`) under `<out>/<experiment>/<sweep-id>/`.
+pub fn run_sweep(
     file: &Path,
     out: &Path,
     plan: &SweepPlan,
     only: &[String],
-) -> anyhow::Result<ExitCode> {
-    check_variant_names(&plan.base.experiment, only, file)?;
+    console: &dyn Console,
+    stop: &CancellationToken,
+) -> Result<SweepOutcome, RecordError> {
     let dir = RunDir::create(out, &plan.base.experiment.name)?;
-    println!("{}", describe(plan));
-    println!("sweep directory: {}", dir.path.display());
-    std::fs::copy(file, dir.path.join("sweep.toml"))
-        .with_context(|| format!("copying {} into the sweep directory", file.display()))?;
+    console.say(&describe(plan));
+    console.say(&format!("sweep directory: {}", dir.path.display()));
+    std::fs::copy(file, dir.path.join("sweep.toml")).map_err(|source| RecordError::Write {
+        path: dir.path.join("sweep.toml"),
+        source,
+    })?;
     let mut record = SweepRecord::new(plan, &dir.id);
     save(&dir.path, &record)?;
+    dir.point_latest()?;
 
-    let session = Session::start()?;
+    let session = Session::start(stop.clone())?;
     let mut analysed: Vec<(PathBuf, RunAnalysis)> = Vec::new();
     let mut labels = Vec::new();
-    let mut anomaly = false;
+    let mut worst = 0u8;
     for point in &plan.points {
         if session.interrupted() {
             break;
         }
-        println!(
+        console.say(&format!(
             "\n== point {}/{}: {} ==",
             point.index + 1,
             plan.points.len(),
             point_label(plan, point)
-        );
-        match run_point(&session, point, &dir.path, only) {
+        ));
+        record.set_status(point.index, VariantStatus::Running, None);
+        save(&dir.path, &record)?;
+        match run_point(&session, point, &dir.path, only, console) {
             Ok(PointOutcome::Interrupted) => {
-                record.set_status(point.index, "interrupted", None);
+                record.set_status(point.index, VariantStatus::Interrupted, None);
             }
             Ok(PointOutcome::Analysed { check, failed }) => {
                 record.set_metrics(point.index, &plan.metrics, &check.analysis);
-                anomaly |= check.verdict == Verdict::Anomaly;
+                worst = worst.max(check.exit_code());
                 if failed.is_empty() {
-                    record.set_status(point.index, "ok", None);
+                    record.set_status(point.index, VariantStatus::Ok, None);
                 } else {
-                    record.set_status(point.index, "failed", Some(failed.join("; ")));
+                    record.set_status(point.index, VariantStatus::Failed, Some(failed.join("; ")));
                 }
                 analysed.push((dir.path.join(&point.dir_name), check.analysis));
                 labels.push(column_label(point));
             }
             Err(e) => {
-                eprintln!("error: point {} failed: {e:#}", point.index + 1);
-                record.set_status(point.index, "failed", Some(format!("{e:#}")));
+                let e = super::error_chain(&e);
+                console.warn(&format!("error: point {} failed: {e}", point.index + 1));
+                record.set_status(point.index, VariantStatus::Failed, Some(e));
             }
         }
         save(&dir.path, &record)?;
     }
     let interrupted = session.interrupted();
     session.stop();
+    console.phase(Phase::Analysing);
 
-    let failed = record.points.iter().any(|p| p.status == "failed");
+    let failed = record
+        .points
+        .iter()
+        .any(|p| p.status == VariantStatus::Failed);
     record.status = if interrupted {
-        "interrupted"
+        RunStatus::Interrupted
     } else if failed {
-        "failed"
+        RunStatus::Failed
     } else {
-        "ok"
-    }
-    .to_owned();
+        RunStatus::Ok
+    };
     save(&dir.path, &record)?;
     write_file(&dir.path.join("sweep.csv"), record.to_csv().as_bytes())?;
-    println!();
-    print_metrics(&record);
-    crate::report::sweep::report_sweep(&dir.path, &record, &analysed, &labels)
-        .with_context(|| format!("writing the sweep report into {}", dir.path.display()))?;
-    println!(
+    console.say("");
+    console.say(metrics_table(&record).trim_end_matches('\n'));
+    crate::report::sweep::report_sweep(&dir.path, &record, &analysed, &labels).map_err(
+        |source| RecordError::Report {
+            path: dir.path.clone(),
+            source,
+        },
+    )?;
+    console.say(&format!(
         "charts: {}",
         dir.path.join(crate::report::CHARTS_DIR).display()
-    );
-    println!("report: {}", dir.path.join("report.html").display());
-    println!("results: {}", dir.path.display());
-    let _ = std::io::stdout().flush();
-    Ok(ExitCode::from(if interrupted || failed {
-        EXIT_HARNESS
-    } else if anomaly {
-        1
-    } else {
-        0
-    }))
+    ));
+    console.say(&format!(
+        "report: {}",
+        dir.path.join("report.html").display()
+    ));
+    Ok(SweepOutcome {
+        dir: dir.path,
+        record,
+        exit_code: if interrupted || failed {
+            EXIT_HARNESS
+        } else {
+            worst
+        },
+    })
 }
 
 enum PointOutcome {
-    /// Ctrl-C during the point: recorded, not analysed.
+    /// Stopped during the point: recorded, not analysed.
     Interrupted,
     Analysed {
         check: Box<CheckOutcome>,
@@ -155,24 +180,31 @@ fn run_point(
     point: &Point,
     sweep_dir: &Path,
     only: &[String],
-) -> anyhow::Result<PointOutcome> {
+    console: &dyn Console,
+) -> Result<PointOutcome, RecordError> {
     let path = sweep_dir.join(&point.dir_name);
-    std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+    std::fs::create_dir_all(&path).map_err(|source| RecordError::Write {
+        path: path.clone(),
+        source,
+    })?;
     let dir = RunDir {
         path,
         id: point.dir_name.clone(),
     };
     // The point's own variants: their parameters may be what is swept.
     let selected = selected_variants(&point.loaded.experiment, only);
-    let recorded = record_run(session, &point.loaded, &dir, &selected)?;
-    if recorded.interrupted {
+    console.phase(Phase::Recording);
+    let recorded = Recorder::start(&point.loaded, &dir, &selected, console)?.run(session, console);
+    console.phase(Phase::Analysing);
+    let recorded = recorded?;
+    if recorded.status == RunStatus::Interrupted {
         return Ok(PointOutcome::Interrupted);
     }
     if recorded.failed.len() == selected.len() {
-        anyhow::bail!("{}", recorded.failed.join("; "));
+        return Err(RecordError::PointFailed(recorded.failed.join("; ")));
     }
-    println!();
-    let check = analyse_and_report(&dir.path, true)?;
+    console.say("");
+    let check = analyse_and_report(&dir.path, true, console)?;
     Ok(PointOutcome::Analysed {
         check: Box::new(check),
         failed: recorded.failed,
@@ -200,34 +232,52 @@ fn column_label(point: &Point) -> String {
         .join(",")
 }
 
-/// The sweep's record, in the sweep directory.
-pub(super) const RECORD: &str = "sweep.json";
-
-fn save(dir: &Path, record: &SweepRecord) -> anyhow::Result<()> {
-    let json = record.to_json().context("serialising sweep.json")?;
-    write_file(&dir.join(RECORD), &json)
+fn save(dir: &Path, record: &SweepRecord) -> Result<(), RecordError> {
+    let path = dir.join(SWEEP_FILE);
+    let json = record.to_json().map_err(|source| RecordError::Json {
+        path: path.clone(),
+        source,
+    })?;
+    // Renamed over the old one: a sweep killed mid-write keeps a whole sweep.json.
+    let tmp = dir.join(format!(".{SWEEP_FILE}.tmp"));
+    write_file(&tmp, &json)?;
+    std::fs::rename(&tmp, &path).map_err(|source| RecordError::Write { path, source })
 }
 
-/// `caplab plot SWEEP_DIR`: redraws the sweep charts from `sweep.json`.
-pub(super) fn plot(dir: &Path) -> anyhow::Result<()> {
-    let path = dir.join(RECORD);
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let record: SweepRecord =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    let rendered = crate::report::sweep::render(&record)?;
+/// Reads `<dir>/sweep.json`.
+pub fn read_record(dir: &Path) -> Result<SweepRecord, RecordError> {
+    let path = dir.join(SWEEP_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|source| RecordError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| RecordError::Json { path, source })
+}
+
+/// `caplab plot SWEEP_DIR`: redraws the sweep charts from `sweep.json`; returns how many
+/// files were written.
+pub fn plot(dir: &Path) -> Result<usize, RecordError> {
+    let record = read_record(dir)?;
+    let report_err = |source| RecordError::Report {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let rendered = crate::report::sweep::render(&record).map_err(report_err)?;
     let charts = dir.join(crate::report::CHARTS_DIR);
-    std::fs::create_dir_all(&charts).with_context(|| format!("creating {}", charts.display()))?;
+    std::fs::create_dir_all(&charts).map_err(|source| RecordError::Write {
+        path: charts.clone(),
+        source,
+    })?;
     for (stem, png, svg) in &rendered {
         write_file(&charts.join(format!("{stem}.png")), png)?;
         write_file(&charts.join(format!("{stem}.svg")), svg.as_bytes())?;
     }
-    println!("{} sweep charts: {}", rendered.len() * 2, charts.display());
-    Ok(())
+    Ok(rendered.len() * 2)
 }
 
-/// The metrics per point and variant, as a terminal table.
-fn print_metrics(record: &SweepRecord) {
+/// The metrics per point and variant, as a terminal table, and a last line with the
+/// sweep's status.
+pub fn metrics_table(record: &SweepRecord) -> String {
     let mut header: Vec<String> = record.parameters.iter().map(|p| p.key.clone()).collect();
     header.push("variant".into());
     header.extend(record.metrics.iter().map(|m| m.name.clone()));
@@ -262,18 +312,25 @@ fn print_metrics(record: &SweepRecord) {
                 .unwrap_or(0)
         })
         .collect();
+    let mut out = String::new();
     for r in rows {
         let line: Vec<String> = r
             .iter()
             .zip(&widths)
             .map(|(s, w)| format!("{s:<w$}"))
             .collect();
-        println!("{}", line.join("  ").trim_end());
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
     }
-    let ok = record.points.iter().filter(|p| p.status == "ok").count();
-    println!(
-        "sweep {}: {ok} of {} points ok",
+    let ok = record
+        .points
+        .iter()
+        .filter(|p| p.status == VariantStatus::Ok)
+        .count();
+    out.push_str(&format!(
+        "sweep {}: {ok} of {} points ok\n",
         record.status,
         record.points.len()
-    );
+    ));
+    out
 }
