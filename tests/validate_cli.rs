@@ -161,3 +161,25 @@ fn every_shipped_experiment_is_valid_and_the_sweep_checks_its_points() {
              over 50ms, 100ms, 200ms, 400ms, 800ms)",
         ));
 }
+
+/// `caplab list` validates every file it shows: over the malformed files (mixture weights of
+/// 1e308 used to panic it) it lists each as invalid and exits 0.
+#[test]
+fn list_marks_every_malformed_file_invalid_without_panicking() {
+    let results = tempfile::tempdir().expect("a temporary directory");
+    let output = caplab()
+        .args(["list", "--experiments", "tests/malformed", "--results"])
+        .arg(results.path())
+        .output()
+        .expect("caplab runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for file in expectations().keys() {
+        assert!(
+            stdout.contains(&format!("tests/malformed/{file} (invalid")),
+            "{file} not listed as invalid:\n{stdout}"
+        );
+    }
+}

@@ -27,9 +27,8 @@ pub(crate) const MAX_NAME_LEN: usize = 64;
 /// sums of a few of them never overflow.
 pub(crate) const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 /// Most operations a run may schedule, counted as `rate x duration` (the expected number of
-/// Poisson arrivals). The schedule holds about 120 bytes per operation and each variant's
-/// history about 300, so this bounds a run's memory for operations to roughly 1 GB with two
-/// variants.
+/// Poisson arrivals). The schedule and every variant's history are held in memory, a few
+/// hundred bytes per operation each: about 1 GB for two variants at this bound.
 pub(crate) const MAX_OPERATIONS: f64 = 2_000_000.0;
 /// Largest `max_payload_entries` and `snapshot_after`: a run has far fewer log entries (at
 /// most [`MAX_OPERATIONS`] writes), and openraft adds these values to log indices, so a
@@ -46,8 +45,9 @@ pub(crate) const MAX_WEIGHT: f64 = 1e9;
 /// Shortest period of a repeating timer (`heartbeat_interval`, `gossip_interval`): a
 /// shorter one only spins a core.
 pub(crate) const MIN_INTERVAL: Duration = Duration::from_millis(1);
-/// Smallest Pareto `shape`: the smallest uniform draw is 2^-53, and `scale * 2^(53/shape)`
-/// stays finite for every scale of at most [`MAX_DURATION`] only when `shape >= 0.1`.
+/// Smallest Pareto `shape`: a sample is at most `scale * 2^(53/shape)` (the smallest uniform
+/// draw is 2^-53), finite for every scale of at most [`MAX_DURATION`] when `shape >= 0.1`
+/// (it overflows below about 0.054).
 pub(crate) const MIN_PARETO_SHAPE: f64 = 0.1;
 /// Largest log-normal `sigma`: with a median of at most [`MAX_DURATION`] every sample stays
 /// finite (a standard normal draw is below 14 in magnitude, and e^(25.2 + 10 x 14) fits in
