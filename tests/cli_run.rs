@@ -2,18 +2,20 @@
 //! run through `caplab::record` without the binary); runs that end early by Ctrl-C,
 //! SIGTERM or `kill -9`, and the errors and refusals of the other commands.
 
-mod common;
+mod support;
 
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin;
 use caplab::experiment::Overrides;
 use caplab::history::{Event, EventKind, OpRecord};
 use caplab::record::{self, Finished, Lines};
 use caplab::run_dir::manifest::{RunManifest, RunStatus, VariantStatus};
+use support::binary::{run_and_interrupt, signal, spawn_run, wait_exit, wait_for_lines};
+use support::lines;
 use tokio_util::sync::CancellationToken;
 
 fn experiment(dir: &Path, duration: &str, variants: &str) -> PathBuf {
@@ -44,14 +46,6 @@ write_fraction = 0.3
 
 const GOSSIP: &str =
     "[[variants]]\nname = \"gossip\"\nkind = \"gossip\"\ngossip_interval = \"50ms\"";
-
-fn lines<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect()
-}
 
 /// `caplab run FILE --out OUT`, waited for.
 fn run(file: &Path, out: &Path) -> std::process::Output {
@@ -158,7 +152,7 @@ fn ctrl_c_keeps_what_was_recorded_and_exits_non_zero() {
     let file = experiment(tmp.path(), "60s", GOSSIP);
     let out = tmp.path().join("results");
     let history = out.join("tiny/latest/gossip/history.jsonl");
-    let status = common::run_and_interrupt(
+    let status = run_and_interrupt(
         &file,
         &out,
         &history,
@@ -223,44 +217,6 @@ fn init_writes_a_valid_starter_and_list_shows_it_with_runs() {
         text.contains("results/tiny/") && text.contains(" ok"),
         "{text}"
     );
-}
-
-/// Waits until `path` has at least `n` lines.
-fn wait_for_lines(path: &Path, n: usize, within: Duration) {
-    let deadline = Instant::now() + within;
-    while std::fs::read_to_string(path)
-        .map(|s| s.lines().count())
-        .unwrap_or(0)
-        < n
-    {
-        assert!(Instant::now() < deadline, "{} stays short", path.display());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Waits for `child` to exit.
-fn wait_exit(child: &mut std::process::Child, within: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "caplab did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// `caplab run FILE --out OUT` in the background.
-fn spawn_run(file: &Path, out: &Path) -> std::process::Child {
-    Command::new(cargo_bin("caplab"))
-        .arg("run")
-        .arg(file)
-        .arg("--out")
-        .arg(out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
 }
 
 #[test]
@@ -347,12 +303,7 @@ fn sigterm_stops_a_run_like_ctrl_c() {
         20,
         Duration::from_secs(30),
     );
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    signal(&child, "-TERM");
     let status = wait_exit(&mut child, Duration::from_secs(20));
     assert_eq!(status.code(), Some(2));
     assert_eq!(run_json(&out)["status"], "interrupted");
@@ -422,12 +373,7 @@ fn ctrl_c_during_the_report_stops_it_with_exit_2() {
     let stdout = child.stdout.take().unwrap();
     let mut lines = std::io::BufReader::new(stdout).lines();
     assert!(lines.any(|l| l.unwrap().starts_with("summary: ")));
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
+    signal(&child, "-INT");
     let status = wait_exit(&mut child, Duration::from_secs(10));
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
