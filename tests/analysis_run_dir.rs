@@ -12,7 +12,7 @@ use caplab::experiment::Conflict;
 use caplab::history::{Event, EventKind, OpRecord, Outcome};
 use serde_json::Value;
 use support::history::*;
-use support::{fixture, jsonl};
+use support::{edit, fixture, jsonl};
 
 /// A run directory with a converged gossip variant, a raft variant whose last read is
 /// stale, and a variant that failed to run.
@@ -212,16 +212,21 @@ fn a_killed_run_is_analysed_as_incomplete() {
         // What run.json says after kill -9 during the raft variant: raft running, without
         // an outcome; its window start is recovered from schedule.jsonl.
         let manifest = std::fs::read_to_string(d.join("run.json")).unwrap();
-        let manifest = manifest
-            .replace(r#""status":"failed","operations""#, r#""status":"running","operations""#)
-            .replace(
-                r#"{"name":"raft","kind":"raft","status":"ok","outcome":{"window_start_us":2000000,"operations":3,"ok":3,"fail":0,"unknown":0,"events":0,"interrupted":false,"lab_errors":0,"lab_error_details":[],"lab_failed_ops":0,"pacer_max_late_us":0}}"#,
-                r#"{"name":"raft","kind":"raft","status":"running"}"#,
-            )
-            .replace(
-                r#"{"name":"broken","kind":"gossip","status":"failed","error":"the cluster did not start"}"#,
-                r#"{"name":"broken","kind":"gossip","status":"not-run"}"#,
-            );
+        let manifest = edit(
+            &manifest,
+            r#""status":"failed","operations""#,
+            r#""status":"running","operations""#,
+        );
+        let manifest = edit(
+            &manifest,
+            r#"{"name":"raft","kind":"raft","status":"ok","outcome":{"window_start_us":2000000,"operations":3,"ok":3,"fail":0,"unknown":0,"events":0,"interrupted":false,"lab_errors":0,"lab_error_details":[],"lab_failed_ops":0,"pacer_max_late_us":0}}"#,
+            r#"{"name":"raft","kind":"raft","status":"running"}"#,
+        );
+        let manifest = edit(
+            &manifest,
+            r#"{"name":"broken","kind":"gossip","status":"failed","error":"the cluster did not start"}"#,
+            r#"{"name":"broken","kind":"gossip","status":"not-run"}"#,
+        );
         std::fs::write(d.join("run.json"), manifest).unwrap();
         // The schedule as the gossip variant ran it; raft's records are made to match it.
         let at = [100u64, 1000, 1_500_000, 2_000, 2_600_000];

@@ -195,34 +195,9 @@ async fn every_fault_kind_hits_a_raft_cluster_and_shows_in_its_history() {
     assert!(majority > 0);
 }
 
-/// The same experiment header with other variants and faults.
+/// The `overlapping-faults` header with `variants_and_faults` appended.
 fn overlapping(variants_and_faults: &str) -> Arc<Experiment> {
-    let text = format!(
-        r#"
-name = "overlapping-faults"
-seed = 5
-duration = "5500ms"
-warmup = "1s"
-cooldown = "500ms"
-[topology]
-client_delay = {{ dist = "constant", value = "100us" }}
-local_delay = {{ dist = "constant", value = "200us" }}
-[topology.dcs.asia]
-nodes = 1
-[topology.dcs.eu]
-nodes = 2
-[topology.dcs.us]
-nodes = 2
-[topology.default_link]
-delay = {{ dist = "constant", value = "10ms" }}
-[workload]
-users = 12
-rate = 150.0
-write_fraction = 0.5
-timeout = "500ms"
-{variants_and_faults}
-"#
-    );
+    let text = format!("{}{variants_and_faults}\n", fixture("overlapping-faults"));
     Arc::new(parse(&text, "t", &Overrides::default()).unwrap().experiment)
 }
 

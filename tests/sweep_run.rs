@@ -12,7 +12,7 @@ use caplab::experiment::Overrides;
 use caplab::record::{self, Finished, Lines};
 use caplab::run_dir::manifest::{RunStatus, VariantStatus};
 use support::binary::run_and_interrupt;
-use support::fixture;
+use support::{edit, fixture};
 use tokio_util::sync::CancellationToken;
 
 fn read(path: &Path) -> String {
@@ -115,12 +115,12 @@ fn ctrl_c_stops_the_sweep_and_keeps_the_finished_points() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("tiny-sweep.toml");
     // The second point runs for a minute: it is interrupted.
-    let text = fixture("tiny-sweep")
-        .replace(
-            "key = \"variants.gossip.gossip_interval\"\nvalues = [\"20ms\", \"400ms\"]",
-            "key = \"duration\"\nvalues = [\"1s\", \"60s\", \"2s\"]",
-        )
-        .replace("metrics = [\"read_p99_ms\", ", "metrics = [");
+    let text = edit(
+        &fixture("tiny-sweep"),
+        "key = \"variants.gossip.gossip_interval\"\nvalues = [\"20ms\", \"400ms\"]",
+        "key = \"duration\"\nvalues = [\"1s\", \"60s\", \"2s\"]",
+    );
+    let text = edit(&text, "metrics = [\"read_p99_ms\", ", "metrics = [");
     std::fs::write(&file, text).unwrap();
     let out = tmp.path().join("results");
     // Interrupt the second point once it is recording.
@@ -160,7 +160,8 @@ fn a_sweep_runs_without_the_binary_and_a_long_swept_description_fits_in_folder_n
     let long = "a description long enough to break a file name if it were used whole, ".repeat(5);
     let text = format!(
         "description = \"base\"\n{}",
-        fixture("tiny-sweep").replace(
+        edit(
+            &fixture("tiny-sweep"),
             "key = \"variants.gossip.gossip_interval\"\nvalues = [\"20ms\", \"400ms\"]",
             &format!("key = \"description\"\nvalues = [\"{long}1\", \"{long}2\"]"),
         )
