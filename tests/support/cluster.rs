@@ -12,6 +12,8 @@ use caplab::net::{EndpointId, Network, Role};
 use caplab::runner::client::{CallResult, Client};
 use caplab::runner::net_config;
 
+use super::{edit, fixture};
+
 pub struct Harness<C: Cluster> {
     pub exp: Arc<Experiment>,
     pub net: Network<Wire<C::Peer>>,
@@ -159,31 +161,22 @@ impl<C: Cluster> Harness<C> {
     }
 }
 
-/// A topology of `per_dc` nodes in each of eu, us and asia, with `link` one-way delay.
+/// The `three-dcs` fixture named `name`, with `per_dc` nodes in asia, eu and us, `link`
+/// one-way delay between DCs, and `variant` (the keys of one `[[variants]]` table).
 pub fn three_dcs(name: &str, per_dc: [usize; 3], link: &str, variant: &str) -> String {
-    format!(
-        r#"
-name = "{name}"
-seed = 3
-duration = "10s"
-[topology]
-client_delay = {{ dist = "constant", value = "100us" }}
-local_delay = {{ dist = "constant", value = "200us" }}
-[topology.dcs.asia]
-nodes = {}
-[topology.dcs.eu]
-nodes = {}
-[topology.dcs.us]
-nodes = {}
-[topology.default_link]
-delay = {{ dist = "constant", value = "{link}" }}
-[[variants]]
-{variant}
-[workload]
-users = 1
-rate = 1.0
-write_fraction = 0.5
-"#,
-        per_dc[0], per_dc[1], per_dc[2]
-    )
+    let mut text = edit(
+        &fixture("three-dcs"),
+        "name = \"three-dcs\"",
+        &format!("name = \"{name}\""),
+    );
+    for (dc, n) in ["asia", "eu", "us"].iter().zip(per_dc) {
+        let dc = format!("[topology.dcs.{dc}]\nnodes = ");
+        text = edit(&text, &format!("{dc}1\n"), &format!("{dc}{n}\n"));
+    }
+    let text = edit(
+        &text,
+        "value = \"1ms\" }",
+        &format!("value = \"{link}\" }}"),
+    );
+    format!("{text}[[variants]]\n{variant}\n")
 }
