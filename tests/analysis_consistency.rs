@@ -1,11 +1,11 @@
 //! Linearizability, session guarantees and lost writes on hand-written histories with
 //! known answers, and the verdict each variant kind gets for them.
 
-mod analysis_support;
+mod support;
 
-use analysis_support::*;
 use caplab::experiment::Conflict;
 use caplab::history::OpRecord;
+use support::history::*;
 
 fn register(last_read: &str) -> Vec<OpRecord> {
     vec![

@@ -6,77 +6,20 @@
 //! Any run directory can also be analysed on demand:
 //! `ANALYSIS_RUN_DIR=... cargo test --release --test analysis_real_run -- --ignored --nocapture`.
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 
 use assert_cmd::cargo::cargo_bin;
 use caplab::analysis::check_run;
-
-const EXPERIMENT: &str = r#"
-name = "short-partition"
-seed = 2
-duration = "10s"
-warmup = "2s"
-cooldown = "3s"
-
-[topology]
-client_delay = { dist = "constant", value = "200us" }
-local_delay = { dist = "uniform", low = "150us", high = "350us" }
-
-[topology.dcs.eu]
-nodes = 2
-[topology.dcs.us]
-nodes = 2
-[topology.dcs.asia]
-nodes = 1
-
-[[topology.links]]
-from = "eu"
-to = "us"
-delay = { dist = "normal", mean = "40ms", stddev = "2ms" }
-
-[[topology.links]]
-from = "us"
-to = "asia"
-delay = { dist = "normal", mean = "80ms", stddev = "4ms" }
-
-[[topology.links]]
-from = "eu"
-to = "asia"
-delay = { dist = "normal", mean = "110ms", stddev = "5ms" }
-
-[[variants]]
-name = "raft"
-kind = "raft"
-
-[[variants]]
-name = "gossip"
-kind = "gossip"
-
-[workload]
-users = 30
-rate = 150.0
-write_fraction = 0.2
-picture_bytes = 2048
-timeout = "1s"
-
-[workload.readers]
-phone = 0.1
-laptop = 0.45
-friend = 0.45
-
-[[faults]]
-at = "3s"
-duration = "5s"
-kind = "partition"
-isolate_dc = "asia"
-"#;
+use support::fixture;
 
 #[test]
 fn gossip_is_stale_for_friends_during_a_partition_and_converges_after_it() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("short-partition.toml");
-    std::fs::write(&file, EXPERIMENT).unwrap();
+    std::fs::write(&file, fixture("short-partition")).unwrap();
     let out = tmp.path().join("results");
     let mut cmd = Command::new(cargo_bin("caplab"));
     cmd.args([

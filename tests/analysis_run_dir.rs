@@ -3,62 +3,27 @@
 //! (exit code 2) for unreadable or malformed files, and the strict checks that make a
 //! record `invalid` or `incomplete` (exit code 2, never "met").
 
-mod analysis_support;
+mod support;
 
 use std::path::Path;
 
-use analysis_support::*;
 use caplab::analysis::{check_run, AnalysisError, Verdict};
 use caplab::experiment::Conflict;
 use caplab::history::{Event, EventKind, OpRecord, Outcome};
 use serde_json::Value;
-
-const EXPERIMENT: &str = r#"
-name = "tiny"
-seed = 1
-duration = "4s"
-[topology]
-client_delay = { dist = "constant", value = "200us" }
-[topology.dcs.eu]
-nodes = 2
-[topology.dcs.asia]
-nodes = 1
-[[topology.links]]
-from = "eu"
-to = "asia"
-delay = { dist = "constant", value = "100ms" }
-[[variants]]
-name = "gossip"
-kind = "gossip"
-[[variants]]
-name = "raft"
-kind = "raft"
-[[variants]]
-name = "broken"
-kind = "gossip"
-[workload]
-users = 2
-rate = 10.0
-write_fraction = 0.2
-"#;
-
-fn jsonl<T: serde::Serialize>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(|i| serde_json::to_string(i).unwrap() + "\n")
-        .collect()
-}
+use support::history::*;
+use support::{edit, fixture, jsonl};
 
 /// A run directory with a converged gossip variant, a raft variant whose last read is
 /// stale, and a variant that failed to run.
 fn run_dir(dir: &Path, raft_last_read: &str) {
-    std::fs::write(dir.join("experiment.toml"), EXPERIMENT).unwrap();
+    std::fs::write(dir.join("experiment.toml"), fixture("tiny-three-variants")).unwrap();
     std::fs::write(
         dir.join("run.json"),
         r#"{"experiment":"tiny","run_id":"r1","seed":1,"status":"failed","operations":5,
         "variants":[
-          {"name":"gossip","kind":"gossip","status":"ok","outcome":{"window_start_us":1000000,"operations":5,"ok":5,"fail":0,"unknown":0,"events":3,"interrupted":false}},
-          {"name":"raft","kind":"raft","status":"ok","outcome":{"window_start_us":2000000,"operations":3,"ok":3,"fail":0,"unknown":0,"events":0,"interrupted":false}},
+          {"name":"gossip","kind":"gossip","status":"ok","outcome":{"window_start_us":1000000,"operations":5,"ok":5,"fail":0,"unknown":0,"events":3,"interrupted":false,"lab_errors":0,"lab_error_details":[],"lab_failed_ops":0,"pacer_max_late_us":0}},
+          {"name":"raft","kind":"raft","status":"ok","outcome":{"window_start_us":2000000,"operations":3,"ok":3,"fail":0,"unknown":0,"events":0,"interrupted":false,"lab_errors":0,"lab_error_details":[],"lab_failed_ops":0,"pacer_max_late_us":0}},
           {"name":"broken","kind":"gossip","status":"failed","error":"the cluster did not start"}
         ]}"#,
     )
@@ -247,16 +212,21 @@ fn a_killed_run_is_analysed_as_incomplete() {
         // What run.json says after kill -9 during the raft variant: raft running, without
         // an outcome; its window start is recovered from schedule.jsonl.
         let manifest = std::fs::read_to_string(d.join("run.json")).unwrap();
-        let manifest = manifest
-            .replace(r#""status":"failed","operations""#, r#""status":"running","operations""#)
-            .replace(
-                r#"{"name":"raft","kind":"raft","status":"ok","outcome":{"window_start_us":2000000,"operations":3,"ok":3,"fail":0,"unknown":0,"events":0,"interrupted":false}}"#,
-                r#"{"name":"raft","kind":"raft","status":"running"}"#,
-            )
-            .replace(
-                r#"{"name":"broken","kind":"gossip","status":"failed","error":"the cluster did not start"}"#,
-                r#"{"name":"broken","kind":"gossip","status":"not-run"}"#,
-            );
+        let manifest = edit(
+            &manifest,
+            r#""status":"failed","operations""#,
+            r#""status":"running","operations""#,
+        );
+        let manifest = edit(
+            &manifest,
+            r#"{"name":"raft","kind":"raft","status":"ok","outcome":{"window_start_us":2000000,"operations":3,"ok":3,"fail":0,"unknown":0,"events":0,"interrupted":false,"lab_errors":0,"lab_error_details":[],"lab_failed_ops":0,"pacer_max_late_us":0}}"#,
+            r#"{"name":"raft","kind":"raft","status":"running"}"#,
+        );
+        let manifest = edit(
+            &manifest,
+            r#"{"name":"broken","kind":"gossip","status":"failed","error":"the cluster did not start"}"#,
+            r#"{"name":"broken","kind":"gossip","status":"not-run"}"#,
+        );
         std::fs::write(d.join("run.json"), manifest).unwrap();
         // The schedule as the gossip variant ran it; raft's records are made to match it.
         let at = [100u64, 1000, 1_500_000, 2_000, 2_600_000];

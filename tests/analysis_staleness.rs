@@ -2,15 +2,15 @@
 //! system's order against acknowledgement order, the visibility curve, stable latency and
 //! replica convergence lag.
 
-mod analysis_support;
+mod support;
 
-use analysis_support::*;
 use caplab::analysis::order::Order;
 use caplab::analysis::replicas::Replicas;
 use caplab::analysis::staleness::{Staleness, NO_TIME};
 use caplab::analysis::VariantHistory;
 use caplab::experiment::Conflict;
 use caplab::history::OpRecord;
+use support::history::*;
 
 /// (k, age) of each read, by id.
 fn facts(ops: &[OpRecord]) -> Vec<(u64, Option<(u32, u64)>)> {

@@ -2,56 +2,36 @@
 //! run through `caplab::record` without the binary); runs that end early by Ctrl-C,
 //! SIGTERM or `kill -9`, and the errors and refusals of the other commands.
 
-mod common;
+mod support;
 
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin;
 use caplab::experiment::Overrides;
 use caplab::history::{Event, EventKind, OpRecord};
 use caplab::record::{self, Finished, Lines};
 use caplab::run_dir::manifest::{RunManifest, RunStatus, VariantStatus};
+use support::binary::{run_and_interrupt, signal, spawn_run, wait_exit, wait_for_lines};
+use support::{edit, fixture, lines};
 use tokio_util::sync::CancellationToken;
 
-fn experiment(dir: &Path, duration: &str, variants: &str) -> PathBuf {
+/// The `tiny` fixture lasting `duration`, with `more` TOML (another variant) appended,
+/// written as `<dir>/tiny.toml`.
+fn experiment(dir: &Path, duration: &str, more: &str) -> PathBuf {
     let path = dir.join("tiny.toml");
-    let text = format!(
-        r#"
-name = "tiny"
-seed = 5
-duration = "{duration}"
-warmup = "200ms"
-cooldown = "500ms"
-[topology.dcs.eu]
-nodes = 1
-[topology.dcs.us]
-nodes = 2
-[topology.default_link]
-delay = {{ dist = "constant", value = "5ms" }}
-{variants}
-[workload]
-users = 6
-rate = 100.0
-write_fraction = 0.3
-"#
-    );
+    let text = edit(
+        &fixture("tiny"),
+        "duration = \"1s\"",
+        &format!("duration = \"{duration}\""),
+    ) + more;
     std::fs::write(&path, text).unwrap();
     path
 }
 
-const GOSSIP: &str =
-    "[[variants]]\nname = \"gossip\"\nkind = \"gossip\"\ngossip_interval = \"50ms\"";
-
-fn lines<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect()
-}
+const RAFT: &str = "[[variants]]\nname = \"raft\"\nkind = \"raft\"\n";
 
 /// `caplab run FILE --out OUT`, waited for.
 fn run(file: &Path, out: &Path) -> std::process::Output {
@@ -74,7 +54,7 @@ fn run_json(dir: &Path) -> serde_json::Value {
 #[test]
 fn a_gossip_run_records_every_operation_and_every_apply() {
     let tmp = tempfile::tempdir().unwrap();
-    let file = experiment(tmp.path(), "2s", GOSSIP);
+    let file = experiment(tmp.path(), "2s", "");
     let out = tmp.path().join("results");
     let output = run(&file, &out);
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -116,8 +96,7 @@ fn a_gossip_run_records_every_operation_and_every_apply() {
 #[test]
 fn the_same_seed_gives_the_same_schedule_and_both_variants_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let variants = format!("{GOSSIP}\n[[variants]]\nname = \"raft\"\nkind = \"raft\"");
-    let file = experiment(tmp.path(), "1s", &variants);
+    let file = experiment(tmp.path(), "1s", RAFT);
     let out = tmp.path().join("results");
     let mut schedules = Vec::new();
     for _ in 0..2 {
@@ -137,7 +116,7 @@ fn the_same_seed_gives_the_same_schedule_and_both_variants_run() {
 #[test]
 fn unknown_variant_is_a_usage_error() {
     let tmp = tempfile::tempdir().unwrap();
-    let file = experiment(tmp.path(), "1s", GOSSIP);
+    let file = experiment(tmp.path(), "1s", "");
     let output = Command::new(cargo_bin("caplab"))
         .current_dir(tmp.path())
         .args(["run", file.to_str().unwrap(), "--variant", "nope"])
@@ -155,10 +134,10 @@ fn unknown_variant_is_a_usage_error() {
 #[test]
 fn ctrl_c_keeps_what_was_recorded_and_exits_non_zero() {
     let tmp = tempfile::tempdir().unwrap();
-    let file = experiment(tmp.path(), "60s", GOSSIP);
+    let file = experiment(tmp.path(), "60s", "");
     let out = tmp.path().join("results");
     let history = out.join("tiny/latest/gossip/history.jsonl");
-    let status = common::run_and_interrupt(
+    let status = run_and_interrupt(
         &file,
         &out,
         &history,
@@ -209,7 +188,7 @@ fn init_writes_a_valid_starter_and_list_shows_it_with_runs() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("kebab-case"));
 
-    let file = experiment(tmp.path(), "1s", GOSSIP);
+    let file = experiment(tmp.path(), "1s", "");
     let run = caplab()
         .args(["run", file.to_str().unwrap()])
         .output()
@@ -225,49 +204,10 @@ fn init_writes_a_valid_starter_and_list_shows_it_with_runs() {
     );
 }
 
-/// Waits until `path` has at least `n` lines.
-fn wait_for_lines(path: &Path, n: usize, within: Duration) {
-    let deadline = Instant::now() + within;
-    while std::fs::read_to_string(path)
-        .map(|s| s.lines().count())
-        .unwrap_or(0)
-        < n
-    {
-        assert!(Instant::now() < deadline, "{} stays short", path.display());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Waits for `child` to exit.
-fn wait_exit(child: &mut std::process::Child, within: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "caplab did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// `caplab run FILE --out OUT` in the background.
-fn spawn_run(file: &Path, out: &Path) -> std::process::Child {
-    Command::new(cargo_bin("caplab"))
-        .arg("run")
-        .arg(file)
-        .arg("--out")
-        .arg(out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
 #[test]
 fn a_run_is_recorded_analysed_and_interrupted_without_the_binary() {
     let tmp = tempfile::tempdir().unwrap();
-    let variants = format!("{GOSSIP}\n[[variants]]\nname = \"raft\"\nkind = \"raft\"");
-    let file = experiment(tmp.path(), "1s", &variants);
+    let file = experiment(tmp.path(), "1s", RAFT);
     let out = tmp.path().join("results");
     let console = Lines::default();
     let only = ["gossip".to_string()];
@@ -299,7 +239,7 @@ fn a_run_is_recorded_analysed_and_interrupted_without_the_binary() {
     assert!(run.dir.join("report.html").is_file());
 
     // The same experiment, long, stopped by its token once it records.
-    let file = experiment(tmp.path(), "60s", &variants);
+    let file = experiment(tmp.path(), "60s", RAFT);
     let stop = CancellationToken::new();
     let out = tmp.path().join("results-2");
     let history = out.join("tiny/latest/gossip/history.jsonl");
@@ -339,7 +279,7 @@ fn a_run_is_recorded_analysed_and_interrupted_without_the_binary() {
 #[test]
 fn sigterm_stops_a_run_like_ctrl_c() {
     let tmp = tempfile::tempdir().unwrap();
-    let file = experiment(tmp.path(), "60s", GOSSIP);
+    let file = experiment(tmp.path(), "60s", "");
     let out = tmp.path().join("results");
     let mut child = spawn_run(&file, &out);
     wait_for_lines(
@@ -347,12 +287,7 @@ fn sigterm_stops_a_run_like_ctrl_c() {
         20,
         Duration::from_secs(30),
     );
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    signal(&child, "-TERM");
     let status = wait_exit(&mut child, Duration::from_secs(20));
     assert_eq!(status.code(), Some(2));
     assert_eq!(run_json(&out)["status"], "interrupted");
@@ -362,7 +297,7 @@ fn sigterm_stops_a_run_like_ctrl_c() {
 #[test]
 fn after_kill_9_check_analyses_what_was_recorded_as_incomplete() {
     let tmp = tempfile::tempdir().unwrap();
-    let file = experiment(tmp.path(), "60s", GOSSIP);
+    let file = experiment(tmp.path(), "60s", "");
     let out = tmp.path().join("results");
     let mut child = spawn_run(&file, &out);
     wait_for_lines(
@@ -408,7 +343,7 @@ fn after_kill_9_check_analyses_what_was_recorded_as_incomplete() {
 #[test]
 fn ctrl_c_during_the_report_stops_it_with_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
-    let file = experiment(tmp.path(), "1s", GOSSIP);
+    let file = experiment(tmp.path(), "1s", "");
     let out = tmp.path().join("results");
     assert!(run(&file, &out).status.success());
     let mut child = Command::new(cargo_bin("caplab"))
@@ -422,12 +357,7 @@ fn ctrl_c_during_the_report_stops_it_with_exit_2() {
     let stdout = child.stdout.take().unwrap();
     let mut lines = std::io::BufReader::new(stdout).lines();
     assert!(lines.any(|l| l.unwrap().starts_with("summary: ")));
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
+    signal(&child, "-INT");
     let status = wait_exit(&mut child, Duration::from_secs(10));
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();

@@ -1,6 +1,8 @@
 //! Every fault kind applied to a running cluster through the runner: visible in
 //! `events.jsonl` with what it did, and its effect visible in `history.jsonl`.
 
+mod support;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -10,89 +12,8 @@ use caplab::history::{Event, EventKind, OpKind, OpRecord, Outcome};
 use caplab::runner::{run_variant, VariantPlan};
 use caplab::workload::Schedule;
 use indicatif::ProgressBar;
+use support::{fixture, lines};
 use tokio_util::sync::CancellationToken;
-
-const EXPERIMENT: &str = r#"
-name = "all-faults"
-seed = 9
-duration = "13s"
-warmup = "1s"
-cooldown = "1s"
-[topology]
-client_delay = { dist = "constant", value = "100us" }
-local_delay = { dist = "constant", value = "200us" }
-[topology.dcs.asia]
-nodes = 1
-[topology.dcs.eu]
-nodes = 2
-[topology.dcs.us]
-nodes = 2
-[topology.default_link]
-delay = { dist = "constant", value = "10ms" }
-[[variants]]
-name = "gossip"
-kind = "gossip"
-gossip_interval = "100ms"
-[[variants]]
-name = "raft"
-kind = "raft"
-heartbeat_interval = "50ms"
-election_timeout_min = "300ms"
-election_timeout_max = "600ms"
-[workload]
-users = 12
-rate = 150.0
-write_fraction = 0.3
-timeout = "500ms"
-[[faults]]
-at = "1s"
-duration = "3s"
-kind = "partition"
-isolate_dc = "asia"
-[[faults]]
-at = "4500ms"
-duration = "1s"
-kind = "crash"
-node = "us-2"
-[[faults]]
-at = "6s"
-duration = "1s"
-kind = "pause"
-node = "eu-2"
-[[faults]]
-at = "7500ms"
-duration = "1s"
-kind = "latency"
-from = "eu"
-to = "us"
-delay = { dist = "constant", value = "150ms" }
-[[faults]]
-at = "9s"
-duration = "1s"
-kind = "loss"
-from = "eu"
-to = "us"
-rate = 0.5
-[[faults]]
-at = "10500ms"
-duration = "1s"
-kind = "clock-skew"
-node = "eu-1"
-offset = "+2s"
-[[faults]]
-at = "12s"
-duration = "500ms"
-kind = "partition"
-one_way = { from = ["asia-1"], to = ["eu-1", "eu-2"] }
-"#;
-
-fn lines<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 async fn run(
     exp: &Arc<Experiment>,
@@ -201,7 +122,7 @@ fn during(h: &[OpRecord], start: u64, from_s: f64, to_s: f64) -> Vec<&OpRecord> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_kind_hits_a_gossip_cluster_and_shows_in_its_history() {
     let exp = Arc::new(
-        parse(EXPERIMENT, "t", &Overrides::default())
+        parse(&fixture("all-faults"), "t", &Overrides::default())
             .unwrap()
             .experiment,
     );
@@ -249,7 +170,7 @@ async fn every_fault_kind_hits_a_gossip_cluster_and_shows_in_its_history() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_kind_hits_a_raft_cluster_and_shows_in_its_history() {
     let exp = Arc::new(
-        parse(EXPERIMENT, "t", &Overrides::default())
+        parse(&fixture("all-faults"), "t", &Overrides::default())
             .unwrap()
             .experiment,
     );
@@ -274,34 +195,9 @@ async fn every_fault_kind_hits_a_raft_cluster_and_shows_in_its_history() {
     assert!(majority > 0);
 }
 
-/// The same experiment header with other variants and faults.
+/// The `overlapping-faults` header with `variants_and_faults` appended.
 fn overlapping(variants_and_faults: &str) -> Arc<Experiment> {
-    let text = format!(
-        r#"
-name = "overlapping-faults"
-seed = 5
-duration = "5500ms"
-warmup = "1s"
-cooldown = "500ms"
-[topology]
-client_delay = {{ dist = "constant", value = "100us" }}
-local_delay = {{ dist = "constant", value = "200us" }}
-[topology.dcs.asia]
-nodes = 1
-[topology.dcs.eu]
-nodes = 2
-[topology.dcs.us]
-nodes = 2
-[topology.default_link]
-delay = {{ dist = "constant", value = "10ms" }}
-[workload]
-users = 12
-rate = 150.0
-write_fraction = 0.5
-timeout = "500ms"
-{variants_and_faults}
-"#
-    );
+    let text = format!("{}{variants_and_faults}\n", fixture("overlapping-faults"));
     Arc::new(parse(&text, "t", &Overrides::default()).unwrap().experiment)
 }
 

@@ -1,7 +1,7 @@
 //! The gossip cluster end to end on loopback TCP: availability everywhere, under a DC
 //! partition, convergence after healing, clock-skew anomalies, crashes and pauses.
 
-mod common;
+mod support;
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use caplab::cluster::gossip::GossipCluster;
 use caplab::cluster::{ClientOk, Cluster};
 use caplab::history::EventKind;
 use caplab::runner::client::CallResult;
-use common::{three_dcs, Harness};
+use support::cluster::{three_dcs, Harness};
 
 const GOSSIP: &str = "name = \"g\"\nkind = \"gossip\"\ngossip_interval = \"50ms\"";
 

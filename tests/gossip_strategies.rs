@@ -3,64 +3,13 @@
 //! does), session tokens (no read-your-writes violation across a user's devices, where
 //! plain local reads have some), and home-DC routing (friends pay the wide-area round trip).
 
-mod common;
+mod support;
 
 use std::path::Path;
 
 use serde_json::Value;
-
-const EXPERIMENT: &str = r#"
-name = "strategies-test"
-seed = 3
-duration = "8s"
-warmup = "500ms"
-cooldown = "1500ms"
-[topology]
-client_delay = { dist = "constant", value = "200us" }
-[topology.dcs.eu]
-nodes = 1
-[topology.dcs.us]
-nodes = 1
-[topology.dcs.asia]
-nodes = 1
-[topology.default_link]
-delay = { dist = "uniform", low = "60ms", high = "100ms" }
-[[variants]]
-name = "local"
-kind = "gossip"
-[[variants]]
-name = "session"
-kind = "gossip"
-session = "tokens"
-session_wait = "200ms"
-[[variants]]
-name = "home"
-kind = "gossip"
-routing = "home-dc"
-[[variants]]
-name = "quorum-2-2"
-kind = "gossip"
-replicas = 3
-read_quorum = 2
-write_quorum = 2
-[[variants]]
-name = "quorum-1-1"
-kind = "gossip"
-replicas = 3
-read_quorum = 1
-write_quorum = 1
-[workload]
-users = 6
-rate = 80.0
-write_fraction = 0.3
-[workload.readers]
-laptop = 0.6
-friend = 0.4
-[workload.travel]
-users = 6
-to = "asia"
-at = "1s"
-"#;
+use support::binary::run_experiment;
+use support::fixture;
 
 fn summary(run: &Path) -> Value {
     let text = std::fs::read_to_string(run.join("summary.json")).unwrap();
@@ -70,7 +19,7 @@ fn summary(run: &Path) -> Value {
 #[test]
 fn quorums_sessions_and_home_routing_do_what_they_promise() {
     let tmp = tempfile::tempdir().unwrap();
-    let run = common::run_experiment(tmp.path(), "strategies-test", EXPERIMENT);
+    let run = run_experiment(tmp.path(), "strategies-test", &fixture("strategies-test"));
     let s = summary(&run);
     let v = |name: &str, path: &str| -> Value {
         path.split('.')

@@ -7,6 +7,8 @@
 //! Alone in its binary: squeezing the limit affects the whole process, so the tests here
 //! take turns through one lock.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,6 +20,7 @@ use caplab::runner::{run_variant, VariantPlan};
 use caplab::workload::Schedule;
 use indicatif::ProgressBar;
 use rlimit::Resource;
+use support::{fixture, lines};
 use tokio_util::sync::CancellationToken;
 
 static SQUEEZE: Mutex<()> = Mutex::new(());
@@ -97,40 +100,6 @@ async fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) {
     }
 }
 
-const EXPERIMENT: &str = r#"
-name = "squeezed"
-seed = 3
-duration = "4s"
-warmup = "1s"
-cooldown = "500ms"
-[topology]
-client_delay = { dist = "constant", value = "100us" }
-local_delay = { dist = "constant", value = "200us" }
-[topology.dcs.eu]
-nodes = 2
-[topology.dcs.us]
-nodes = 1
-[topology.default_link]
-delay = { dist = "constant", value = "5ms" }
-[[variants]]
-name = "gossip"
-kind = "gossip"
-gossip_interval = "100ms"
-[workload]
-users = 40
-rate = 40.0
-write_fraction = 0.5
-timeout = "500ms"
-"#;
-
-fn lines<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Vec<T> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn operations_the_lab_could_not_send_are_lab_errors_not_unavailability() {
     exclusive(ops_not_sent);
@@ -138,7 +107,7 @@ fn operations_the_lab_could_not_send_are_lab_errors_not_unavailability() {
 
 async fn ops_not_sent() {
     let exp = Arc::new(
-        parse(EXPERIMENT, "t", &Overrides::default())
+        parse(&fixture("squeezed"), "t", &Overrides::default())
             .unwrap()
             .experiment,
     );

@@ -3,54 +3,17 @@
 //! reads must agree with the WARS prediction for the same reads within a few percentage
 //! points in every bucket with enough reads to measure it.
 
-mod common;
+mod support;
 
 use caplab::analysis::visibility_facts::Reader;
 use caplab::analysis::{analyse_run, CheckOptions};
-
-const EXPERIMENT: &str = r#"
-name = "pbs-check"
-seed = 9
-duration = "25s"
-warmup = "500ms"
-cooldown = "1s"
-[topology]
-client_delay = { dist = "constant", value = "200us" }
-# The model draws every message's delay independently; FIFO links (the default, like TCP)
-# hold a message behind slower earlier ones, which makes replicas later than it predicts.
-fifo = false
-[topology.dcs.eu]
-nodes = 1
-[topology.dcs.us]
-nodes = 1
-[topology.dcs.asia]
-nodes = 1
-[topology.default_link]
-delay = { dist = "exponential", mean = "20ms" }
-[[variants]]
-name = "quorum-1-1"
-kind = "gossip"
-replicas = 3
-read_quorum = 1
-write_quorum = 1
-# The model has neither: keep them from delivering writes earlier than it assumes.
-read_repair = false
-hinted_handoff = false
-fanout = 0
-gossip_interval = "2s"
-[workload]
-users = 12
-rate = 400.0
-write_fraction = 0.3
-[workload.readers]
-laptop = 0.2
-friend = 0.8
-"#;
+use support::binary::run_experiment;
+use support::fixture;
 
 #[test]
 fn measured_visibility_of_r1_w1_matches_the_pbs_prediction() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = common::run_experiment(tmp.path(), "pbs-check", EXPERIMENT);
+    let dir = run_experiment(tmp.path(), "pbs-check", &fixture("pbs-check"));
     let run = analyse_run(&dir, &CheckOptions::default()).unwrap();
     let pbs = run.variants[0]
         .1

@@ -5,7 +5,7 @@
 //!
 //! Regenerate the snapshot with `UPDATE_SNAPSHOTS=1 cargo test --test report`.
 
-mod report_support;
+mod support;
 
 use std::path::Path;
 
@@ -16,7 +16,7 @@ use caplab::report::{self, charts, data, Chart};
 use predicates::prelude::*;
 
 fn analysed(dir: &Path) -> RunAnalysis {
-    report_support::write_run(dir);
+    support::tiny_run::write_run(dir);
     analyse_run(dir, &CheckOptions::default()).unwrap()
 }
 
@@ -48,7 +48,7 @@ fn chart_series_are_the_numbers_of_the_run() {
     let s = data::scatter(strong);
     assert_eq!(
         (s[0].len(), s[1].len(), s[2].len()),
-        (report_support::OPS as usize - 7, 4, 3)
+        (support::tiny_run::OPS as usize - 7, 4, 3)
     );
     assert!(s[0].iter().all(|&(t, _)| (0.0..4.0).contains(&t)));
 
@@ -65,8 +65,8 @@ fn chart_series_are_the_numbers_of_the_run() {
     // Cost: node-to-node messages per operation from net.json.
     let input = report::run_input(&run);
     let bars = charts::cost::bars(&input, false);
-    assert_eq!(bars[0].1, 240.0 / report_support::OPS as f64);
-    assert_eq!(bars[1].1, 120.0 / report_support::OPS as f64);
+    assert_eq!(bars[0].1, 240.0 / support::tiny_run::OPS as f64);
+    assert_eq!(bars[1].1, 120.0 / support::tiny_run::OPS as f64);
 
     // Fault bands: the one partition, in window seconds, shared by both variants.
     let bands = input.bands();
@@ -235,8 +235,8 @@ fn the_html_report_is_one_self_contained_file() {
 fn cli_plot_report_and_compare() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
-    report_support::write_run(a.path());
-    report_support::write_run(b.path());
+    support::tiny_run::write_run(a.path());
+    support::tiny_run::write_run(b.path());
     Command::cargo_bin("caplab")
         .unwrap()
         .arg("plot")

@@ -7,7 +7,7 @@
 //! which installs Chromium) makes a missing browser a failure. The screenshot is kept at
 //! `target/tmp/report-screenshot.png` for a human to look at.
 
-mod report_support;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -60,7 +60,7 @@ fn the_report_opens_in_a_browser_with_every_chart_showing() {
     let tmp = tempfile::tempdir().unwrap();
     let run_dir = tmp.path().join("run");
     std::fs::create_dir_all(&run_dir).unwrap();
-    report_support::write_run(&run_dir);
+    support::tiny_run::write_run(&run_dir);
     let run = analyse_run(&run_dir, &CheckOptions::default()).unwrap();
     report::report_run(&run_dir, &run).unwrap();
     let url = format!("file://{}", run_dir.join("report.html").display());

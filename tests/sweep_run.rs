@@ -1,7 +1,7 @@
 //! `caplab run` on a file with a `[sweep]` section, as a user runs it: the real binary on a
 //! tiny two-point sweep in a temporary directory, and the same through `caplab::record`.
 
-mod common;
+mod support;
 
 use std::path::Path;
 use std::process::Command;
@@ -11,34 +11,9 @@ use assert_cmd::cargo::cargo_bin;
 use caplab::experiment::Overrides;
 use caplab::record::{self, Finished, Lines};
 use caplab::run_dir::manifest::{RunStatus, VariantStatus};
+use support::binary::run_and_interrupt;
+use support::{edit, fixture};
 use tokio_util::sync::CancellationToken;
-
-const SWEEP: &str = r#"
-name = "tiny-sweep"
-seed = 5
-duration = "1s"
-warmup = "200ms"
-cooldown = "500ms"
-[topology.dcs.eu]
-nodes = 1
-[topology.dcs.us]
-nodes = 2
-[topology.default_link]
-delay = { dist = "constant", value = "5ms" }
-[[variants]]
-name = "gossip"
-kind = "gossip"
-gossip_interval = "50ms"
-[workload]
-users = 6
-rate = 100.0
-write_fraction = 0.3
-[sweep]
-metrics = ["read_p99_ms", "friend_stale_share", "messages_per_op"]
-[[sweep.parameters]]
-key = "variants.gossip.gossip_interval"
-values = ["20ms", "400ms"]
-"#;
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -48,7 +23,7 @@ fn read(path: &Path) -> String {
 fn a_two_point_sweep_records_every_point_and_charts_each_metric() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("tiny-sweep.toml");
-    std::fs::write(&file, SWEEP).unwrap();
+    std::fs::write(&file, fixture("tiny-sweep")).unwrap();
     let out = tmp.path().join("results");
     let output = Command::new(cargo_bin("caplab"))
         .args([
@@ -140,17 +115,17 @@ fn ctrl_c_stops_the_sweep_and_keeps_the_finished_points() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("tiny-sweep.toml");
     // The second point runs for a minute: it is interrupted.
-    let text = SWEEP
-        .replace(
-            "key = \"variants.gossip.gossip_interval\"\nvalues = [\"20ms\", \"400ms\"]",
-            "key = \"duration\"\nvalues = [\"1s\", \"60s\", \"2s\"]",
-        )
-        .replace("metrics = [\"read_p99_ms\", ", "metrics = [");
+    let text = edit(
+        &fixture("tiny-sweep"),
+        "key = \"variants.gossip.gossip_interval\"\nvalues = [\"20ms\", \"400ms\"]",
+        "key = \"duration\"\nvalues = [\"1s\", \"60s\", \"2s\"]",
+    );
+    let text = edit(&text, "metrics = [\"read_p99_ms\", ", "metrics = [");
     std::fs::write(&file, text).unwrap();
     let out = tmp.path().join("results");
     // Interrupt the second point once it is recording.
     let history = out.join("tiny-sweep/latest/p2-duration-60s/gossip/history.jsonl");
-    let status = common::run_and_interrupt(
+    let status = run_and_interrupt(
         &file,
         &out,
         &history,
@@ -185,7 +160,8 @@ fn a_sweep_runs_without_the_binary_and_a_long_swept_description_fits_in_folder_n
     let long = "a description long enough to break a file name if it were used whole, ".repeat(5);
     let text = format!(
         "description = \"base\"\n{}",
-        SWEEP.replace(
+        edit(
+            &fixture("tiny-sweep"),
             "key = \"variants.gossip.gossip_interval\"\nvalues = [\"20ms\", \"400ms\"]",
             &format!("key = \"description\"\nvalues = [\"{long}1\", \"{long}2\"]"),
         )

@@ -1,40 +1,23 @@
 //! The workload schedule is a pure function of the experiment and its seed, and has the
 //! shape the experiment asks for.
 
+mod support;
+
 use std::collections::{HashMap, HashSet};
 
-use caplab::experiment::{parse, Experiment, Overrides};
+use caplab::experiment::Experiment;
 use caplab::history::{Device, OpKind};
 use caplab::workload::Schedule;
+use support::{edit, fixture};
 
+/// The `schedule-test` fixture with `seed`, and `extra` appended to its `[workload]`.
 fn experiment(seed: u64, extra: &str) -> Experiment {
-    let src = format!(
-        r#"
-name = "schedule-test"
-seed = {seed}
-duration = "60s"
-[topology.dcs.eu]
-nodes = 1
-[topology.dcs.us]
-nodes = 1
-[topology.dcs.asia]
-nodes = 1
-[topology.default_link]
-delay = {{ dist = "constant", value = "50ms" }}
-[[variants]]
-name = "g"
-kind = "gossip"
-[workload]
-users = 30
-rate = 500.0
-write_fraction = 0.25
-{extra}
-"#
+    let text = edit(
+        &fixture("schedule-test"),
+        "seed = 1\n",
+        &format!("seed = {seed}\n"),
     );
-    match parse(&src, "test.toml", &Overrides::default()) {
-        Ok(l) => l.experiment,
-        Err(e) => panic!("{e}"),
-    }
+    support::cluster::experiment(&format!("{text}{extra}\n"))
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Hand-written histories for the analysis tests: short constructors for operations and
-//! events, and one call to analyse them.
-#![allow(dead_code)]
+//! events, and one call to analyse them. It leaves out any timing model: every time is the
+//! caller's, so each test states the interleaving it checks.
 
 use caplab::analysis::{analyse_variant, VariantContext, VariantHistory, VariantSummary};
 use caplab::experiment::{Conflict, GossipParams, VariantKind, VariantParams};
@@ -9,8 +9,15 @@ use caplab::history::{Device, Event, EventKind, OpKind, OpRecord, Outcome};
 /// Nodes of the hand-written clusters.
 pub const NODES: [&str; 3] = ["eu-1", "eu-2", "asia-1"];
 
-/// An acknowledged write by `user`'s phone in `eu` through `eu-1`.
-pub fn write(id: u64, user: &str, value: &str, invoke: u64, complete: u64) -> OpRecord {
+/// A successful operation by `user`'s phone in `eu` through `eu-1` on `user`'s profile.
+fn ok_op(
+    id: u64,
+    user: &str,
+    kind: OpKind,
+    value: Option<&str>,
+    invoke: u64,
+    complete: u64,
+) -> OpRecord {
     OpRecord {
         id,
         client: format!("{user}/phone"),
@@ -18,9 +25,9 @@ pub fn write(id: u64, user: &str, value: &str, invoke: u64, complete: u64) -> Op
         device: Device::Phone,
         dc: "eu".to_string(),
         node: Some("eu-1".to_string()),
-        kind: OpKind::Write,
+        kind,
         key: format!("profile/{user}"),
-        value: Some(value.to_string()),
+        value: value.map(str::to_string),
         bytes: 10,
         scheduled_us: invoke,
         invoke_us: invoke,
@@ -29,6 +36,11 @@ pub fn write(id: u64, user: &str, value: &str, invoke: u64, complete: u64) -> Op
         version: None,
         error: None,
     }
+}
+
+/// An acknowledged write by `user`'s phone in `eu` through `eu-1`.
+pub fn write(id: u64, user: &str, value: &str, invoke: u64, complete: u64) -> OpRecord {
+    ok_op(id, user, OpKind::Write, Some(value), invoke, complete)
 }
 
 /// A successful read of `owner`'s profile by `client` (`alice/laptop`,
@@ -44,9 +56,7 @@ pub fn read(id: u64, client: &str, value: Option<&str>, invoke: u64, complete: u
         ),
     };
     OpRecord {
-        id,
         client: client.to_string(),
-        user: owner.to_string(),
         device,
         node: Some(if dc == "eu" {
             "eu-1".into()
@@ -54,16 +64,7 @@ pub fn read(id: u64, client: &str, value: Option<&str>, invoke: u64, complete: u
             format!("{dc}-1")
         }),
         dc,
-        kind: OpKind::Read,
-        key: format!("profile/{owner}"),
-        value: value.map(str::to_string),
-        bytes: 10,
-        scheduled_us: invoke,
-        invoke_us: invoke,
-        complete_us: complete,
-        outcome: Outcome::Ok,
-        version: None,
-        error: None,
+        ..ok_op(id, owner, OpKind::Read, value, invoke, complete)
     }
 }
 

@@ -1,50 +1,15 @@
 //! A small, fully deterministic run directory for the chart and report tests: two users
 //! (alice at home in asia, bob in eu), a strongly consistent variant whose asia clients fail
 //! while asia is cut off, and an eventually consistent one whose asia readers go stale.
-#![allow(dead_code)]
+//! Its experiment is `tests/fixtures/tiny-partition.toml`. It leaves out real timing: every
+//! latency and apply time is computed, so the charts and the report are the same every run.
 
 use std::path::Path;
 
-#[path = "../analysis_support/mod.rs"]
-mod analysis_support;
-
-use analysis_support::apply;
+use super::history::{apply, fault_with};
+use super::jsonl;
 
 use caplab::history::{Device, Event, OpKind, OpRecord, Outcome};
-
-pub const EXPERIMENT: &str = r#"
-name = "tiny-partition"
-description = "asia is cut off for 1.5 s"
-seed = 7
-duration = "4s"
-warmup = "1s"
-cooldown = "1s"
-[topology]
-client_delay = { dist = "constant", value = "200us" }
-[topology.dcs.eu]
-nodes = 2
-[topology.dcs.asia]
-nodes = 1
-[[topology.links]]
-from = "eu"
-to = "asia"
-delay = { dist = "constant", value = "100ms" }
-[[variants]]
-name = "strong"
-kind = "raft"
-[[variants]]
-name = "eventual"
-kind = "gossip"
-[workload]
-users = 2
-rate = 10.0
-write_fraction = 0.5
-[[faults]]
-at = "1500ms"
-duration = "1500ms"
-kind = "partition"
-isolate_dc = "asia"
-"#;
 
 /// Run-clock start of the measured window.
 pub const T0: u64 = 1_000_000;
@@ -107,15 +72,8 @@ fn op(
     }
 }
 
-fn jsonl<T: serde::Serialize>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(|i| serde_json::to_string(i).unwrap() + "\n")
-        .collect()
-}
-
 fn fault_event(t_us: u64, start: bool) -> Event {
-    analysis_support::fault_with(t_us, start, "faults[0]: isolate asia")
+    fault_with(t_us, start, "faults[0]: isolate asia")
 }
 
 /// The strong variant: every read returns the newest acknowledged picture; asia clients
@@ -295,9 +253,13 @@ fn eventual() -> (Vec<OpRecord>, Vec<Event>) {
 
 /// Writes the run directory into `dir`.
 pub fn write_run(dir: &Path) {
-    std::fs::write(dir.join("experiment.toml"), EXPERIMENT).unwrap();
+    std::fs::write(
+        dir.join("experiment.toml"),
+        super::fixture("tiny-partition"),
+    )
+    .unwrap();
     let outcome = format!(
-        r#"{{"window_start_us":{T0},"operations":{OPS},"ok":0,"fail":0,"unknown":0,"events":0,"interrupted":false}}"#
+        r#"{{"window_start_us":{T0},"operations":{OPS},"ok":0,"fail":0,"unknown":0,"events":0,"interrupted":false,"lab_errors":0,"lab_error_details":[],"lab_failed_ops":0,"pacer_max_late_us":0}}"#
     );
     std::fs::write(
         dir.join("run.json"),
