@@ -114,14 +114,20 @@ pub struct VariantOutcome {
     pub unknown: u64,
     pub events: u64,
     pub interrupted: bool,
+    // The lab fields below default to 0 so that run.json files recorded before they existed
+    // stay readable.
     /// Failures of the lab itself during the run (each is a `lab_error` event, up to
     /// [`lab::EVENTS_PER_SOURCE`] per source); any makes the run's results invalid.
+    #[serde(default)]
     pub lab_errors: u64,
     /// `source: detail` of the lab errors recorded as events.
+    #[serde(default)]
     pub lab_error_details: Vec<String>,
     /// Scheduled operations the lab failed to carry out (not in the history).
+    #[serde(default)]
     pub lab_failed_ops: u64,
     /// The latest the pacer released an operation after its scheduled time, in µs.
+    #[serde(default)]
     pub pacer_max_late_us: u64,
 }
 
