@@ -8,12 +8,18 @@ mod support;
 use caplab::analysis::visibility_facts::Reader;
 use caplab::analysis::{analyse_run, CheckOptions};
 use support::binary::run_experiment;
-use support::fixture;
+use support::{fixture, noise};
 
 #[test]
 fn measured_visibility_of_r1_w1_matches_the_pbs_prediction() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = run_experiment(tmp.path(), "pbs-check", &fixture("pbs-check"));
+    let (dir, noise) =
+        noise::during(|| run_experiment(tmp.path(), "pbs-check", &fixture("pbs-check")));
+    // A busy machine wakes the client up late for the write's acknowledgement and the
+    // node late for the read, so reads happen later after the acknowledgement than their
+    // recorded times say and see the write more often than the model predicts. Three
+    // wake-ups at the measured p90 overshoot bound that shift (about 0.3 ms when quiet).
+    let shift_us = 3.0 * noise.quantile_us(0.9);
     let run = analyse_run(&dir, &CheckOptions::default()).unwrap();
     let pbs = run.variants[0]
         .1
@@ -37,15 +43,40 @@ fn measured_visibility_of_r1_w1_matches_the_pbs_prediction() {
             r.from_us, r.to_us, r.reads, r.measured, r.predicted
         ));
     }
+    report.push_str(&format!(
+        "  scheduler noise: p90 sleep overshoot {:.0} us over {} probes; shift {shift_us:.0} us\n",
+        noise.quantile_us(0.9),
+        noise.samples()
+    ));
     eprintln!("other-DC visibility, measured vs PBS:\n{report}");
-    for r in &measured {
+    let mid = |r: &caplab::analysis::pbs_compare::BucketRow| match r.to_us {
+        Some(to) => (r.from_us + to) as f64 / 2.0,
+        None => r.from_us as f64,
+    };
+    for (i, r) in rows.iter().enumerate() {
+        if r.reads < 300 {
+            continue;
+        }
         // "A few percentage points": 4 points, or 3 binomial standard errors where a
         // bucket is small enough for sampling noise to exceed that.
         let se = (r.predicted * (1.0 - r.predicted) / r.reads as f64).sqrt();
         let allowed = 0.04f64.max(3.0 * se);
+        // Late wake-ups can only make reads see more: the upper side also allows the
+        // predicted curve's rise over the measured shift (its slope between the
+        // neighbouring buckets).
+        let (lo, hi) = (
+            &rows[i.saturating_sub(1)],
+            &rows[(i + 1).min(rows.len() - 1)],
+        );
+        let slope = if mid(hi) > mid(lo) {
+            ((hi.predicted - lo.predicted) / (mid(hi) - mid(lo))).max(0.0)
+        } else {
+            0.0
+        };
+        let above = allowed + slope * shift_us;
         assert!(
-            (r.measured - r.predicted).abs() <= allowed,
-            "bucket {}..{:?} us: measured {:.3} vs PBS {:.3} ({} reads)\n{report}",
+            r.measured - r.predicted <= above && r.predicted - r.measured <= allowed,
+            "bucket {}..{:?} us: measured {:.3} vs PBS {:.3} ({} reads; allowed -{allowed:.3}/+{above:.3})\n{report}",
             r.from_us,
             r.to_us,
             r.measured,

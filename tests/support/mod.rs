@@ -6,6 +6,7 @@
 //! - [`cluster`]: a cluster of any kind on a fresh simulated network (`Harness<C>`).
 //! - [`binary`]: runs of the `caplab` binary, waited for or interrupted.
 //! - [`history`]: hand-written operations and events, and one call to analyse them.
+//! - [`noise`]: the scheduler noise measured while a timing test runs.
 //! - [`tiny_run`]: a small, deterministic run directory for the chart and report tests.
 //!
 //! It deliberately leaves out assertions about what a test checks: each test file keeps
@@ -15,6 +16,7 @@
 pub mod binary;
 pub mod cluster;
 pub mod history;
+pub mod noise;
 pub mod tiny_run;
 
 use std::path::{Path, PathBuf};
