@@ -323,6 +323,7 @@ fn params(p: &VariantParams) -> String {
             match r.read_policy {
                 ReadPolicy::Linearizable => "linearizable (ReadIndex)",
                 ReadPolicy::Follower => "follower (local, may be stale)",
+                ReadPolicy::Lease => "lease (LeaseRead, assumes bounded clock drift)",
             },
             match r.storage {
                 RaftStorage::Memory => "in memory",

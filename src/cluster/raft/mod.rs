@@ -48,10 +48,11 @@ pub mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use openraft::async_runtime::watch::WatchReceiver;
 use openraft::{Config, ServerState, SnapshotPolicy};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -133,6 +134,9 @@ pub fn openraft_config(name: &str, p: &RaftParams) -> Result<Config, ClusterErro
     let ms = |d: Duration| (d.as_millis() as u64).max(1);
     let config = Config {
         cluster_name: name.to_string(),
+        // A node that was cut off asks before it campaigns, so it cannot depose a healthy
+        // leader with an inflated term when it returns.
+        enable_pre_vote: Some(true),
         heartbeat_interval: ms(p.heartbeat_interval),
         election_timeout_min: ms(p.election_timeout_min),
         election_timeout_max: ms(p.election_timeout_max).max(ms(p.election_timeout_min) + 1),
@@ -191,6 +195,7 @@ impl RaftCluster {
             node_ids: self.node_ids.clone(),
             rpc_timeout: self.params.rpc_timeout,
             backoff: self.params.heartbeat_interval.min(self.params.rpc_timeout),
+            next_stream: Arc::new(AtomicU64::new(1)),
         };
         let raft = Raft::new(
             node as NodeId,
@@ -225,6 +230,9 @@ impl RaftCluster {
             read_policy: self.params.read_policy,
             read_timeout: self.params.rpc_timeout,
             forward_timeout: self.params.rpc_timeout * 3,
+            pending_writes: Arc::new(AtomicUsize::new(0)),
+            pending_reads: AtomicUsize::new(0),
+            snapshots: parking_lot::Mutex::new(std::collections::HashMap::new()),
         });
         let driver = tokio::spawn(node::run_driver(
             service,
@@ -275,7 +283,9 @@ impl RaftCluster {
     pub fn metrics(&self, node: NodeIdx) -> Option<Metrics> {
         let slot = self.slots.get(node)?;
         let running = slot.running.lock();
-        running.as_ref().map(|i| i.raft.metrics().borrow().clone())
+        running
+            .as_ref()
+            .map(|i| i.raft.metrics().borrow_watched().clone())
     }
 
     /// Every profile's value label in `node`'s replica (`None` while it is crashed).
@@ -324,9 +334,13 @@ impl RaftCluster {
         let (_, first) = live.first()?;
         let leader = first.current_leader?;
         let all_agree = live.iter().all(|(_, m)| m.current_leader == Some(leader));
-        let leads = live
-            .iter()
-            .any(|(i, m)| *i as NodeId == leader && m.state == ServerState::Leader);
+        // openraft 0.10's leader accepts writes only once a quorum has acknowledged it (its
+        // lease), one round trip after the followers learn of it.
+        let leads = live.iter().any(|(i, m)| {
+            *i as NodeId == leader
+                && m.state == ServerState::Leader
+                && m.last_quorum_acked.is_some()
+        });
         (all_agree && leads).then_some(leader as NodeIdx)
     }
 
