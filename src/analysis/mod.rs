@@ -19,6 +19,9 @@
 //!   (with the [`fenwick`] trees that keep them O(n log n)).
 //! - [`pbs`]: the PBS (WARS) model's predicted visibility curve for a partial quorum, from
 //!   link delay distributions alone, to set beside the measured one.
+//! - [`raft_model`]: the Raft latency lower bound per client DC (from mean link delays and
+//!   the leader's position over time), the best leader placement, and each failover beside
+//!   what the configuration implies.
 //! - [`breakdown`], [`latency`]: per-group counts, HdrHistogram latencies, stale shares.
 //! - [`availability`]: success shares, fault windows, recovery times.
 //! - [`session`]: read-your-writes and monotonic reads per user and device.
@@ -46,6 +49,7 @@ pub mod lost_writes;
 pub mod order;
 pub mod pbs;
 pub mod points;
+pub mod raft_model;
 pub mod replicas;
 pub mod session;
 pub mod staleness;
@@ -63,7 +67,7 @@ pub use history::VariantHistory;
 pub use summary::{RunSummary, VariantEntry};
 pub use variant::{analyse as analyse_variant, VariantAnalysis, VariantContext, VariantSummary};
 
-use crate::experiment::VariantKind;
+use crate::experiment::{VariantKind, VariantParams};
 
 /// How to analyse.
 #[derive(Debug, Clone)]
@@ -264,7 +268,11 @@ pub fn analyse_run(run_dir: &Path, opts: &CheckOptions) -> Result<RunAnalysis, A
             net: load::read_net(&dir)?,
             status: entry.status.clone(),
         };
-        let analysis = variant::analyse(&history, &ctx)?;
+        let mut analysis = variant::analyse(&history, &ctx)?;
+        if let Some(VariantParams::Raft(p)) = &ctx.params {
+            let window = (ctx.window_start_us, ctx.window_start_us + ctx.window_len_us);
+            analysis.summary.raft_model = raft_model::model(&history, exp, p, window);
+        }
         drop(history);
         analysed += 1;
         lin_left = lin_left.saturating_sub(Duration::from_micros(

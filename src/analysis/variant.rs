@@ -112,6 +112,10 @@ pub struct VariantSummary {
     pub events: BTreeMap<String, u64>,
     /// Partial last lines skipped while reading the files.
     pub truncated_lines: u64,
+    /// Raft variants: the latency bound, leadership over time and failovers (see
+    /// `raft_model`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raft_model: Option<super::raft_model::RaftModel>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -280,6 +284,7 @@ impl Parts {
             breakdown: self.breakdown,
             events: self.events,
             truncated_lines: self.truncated_lines,
+            raft_model: None,
         }
     }
 }

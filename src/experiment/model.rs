@@ -172,8 +172,9 @@ pub struct RaftParams {
     pub storage: RaftStorage,
     pub read_policy: ReadPolicy,
     /// Where the leader should be (`leader = "<dc or node>"`): after start the cluster
-    /// transfers leadership to this node (the first node of a DC) and back whenever it
-    /// returns to health; `None` leaves the leader wherever the first election put it.
+    /// transfers leadership to this node (for a DC, its first node) and leaves it there
+    /// unless a fault forces an election; `None` leaves the leader wherever the first
+    /// election put it.
     pub leader: Option<NodeIdx>,
     /// Bound on every node-to-node RPC; also the back-off before retrying an unreachable
     /// peer is kept well below openraft's default of 500 ms.

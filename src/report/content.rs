@@ -137,6 +137,7 @@ fn common_sections(doc: &mut Doc, input: &Input) {
             pbs_section(doc, c);
         }
     }
+    super::raft::section(doc, &input.columns);
     doc.heading(1, "Anomalies");
     anomalies(doc, input);
     doc.heading(1, "Charts");

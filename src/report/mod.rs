@@ -13,6 +13,7 @@
 //! - [`doc`]: a report as data, rendered to Markdown and HTML;
 //! - [`content`]: what the report says, written from the numbers;
 //! - [`pbs`]: the PBS model's prediction beside the measured visibility of quorum variants;
+//! - [`raft`]: the Raft model's bound, leader timeline and failovers beside the measurement;
 //! - [`sweep`]: the charts and the opening section of a sweep's report.
 //!
 //! Deliberately left out: interactive charts and anything that needs the network to view.
@@ -23,6 +24,7 @@ pub mod data;
 pub mod doc;
 pub mod error;
 pub mod pbs;
+pub mod raft;
 pub mod style;
 pub mod sweep;
 

@@ -1,4 +1,4 @@
-//! The strongly consistent profile store: one openraft 0.9 node per topology node, all of
+//! The strongly consistent profile store: one openraft 0.10 node per topology node, all of
 //! their traffic on the simulated network.
 //!
 //! # Pieces
@@ -11,15 +11,23 @@
 //! - [`snapshot`]: where the latest snapshot is kept so that it survives a crash.
 //! - [`state_machine`]: the profile map; records `apply` events.
 //! - [`network`]: Raft RPCs as request/response messages ([`RaftPeer`]), bounded by
-//!   `rpc_timeout`, with a short back-off for unreachable peers.
-//! - `node`: the per-node driver (inbox dispatch, client service with forwarding and
-//!   ReadIndex reads), the leader's proposer (writes arriving while earlier ones commit share
-//!   a log entry) and the metrics watcher (`leader_change` events).
+//!   `rpc_timeout`, with a short back-off for unreachable peers; replication is a pipelined
+//!   stream (AppendEntries sent back to back, answers in order).
+//! - `node`: the per-node driver (inbox dispatch, one task per incoming replication stream,
+//!   client service with forwarding, ReadIndex and lease reads), the leader's proposer
+//!   (writes proposed on arrival, batched with whatever waits, bounded backpressure) and the
+//!   metrics watcher (`leader_change` events).
 //!
 //! # Life of a node
 //!
 //! [`RaftCluster::start`] opens every node's endpoint, builds its openraft instance and
-//! driver, and has node 0 initialise the membership with every node as a voter. A node's
+//! driver, and has node 0 initialise the membership with every node as a voter (so node 0
+//! usually wins the first election). With a `leader` key, [`Cluster::ready`] then asks the
+//! elected leader to transfer leadership to the configured node (recording a
+//! `leader_transfer` event) and returns once every live node follows it; later elections
+//! (after a fault) are left alone, so the leader stays where the fault put it. A new
+//! openraft 0.10 leader takes writes only once a quorum acknowledged it (its lease), so
+//! `ready` waits for that too. A node's
 //! *durable part* (log store for `memory`, file paths for `disk`, and its snapshot slot)
 //! lives as long as the cluster; an *incarnation* (openraft instance, state machine, driver,
 //! endpoint) lives from start or restart to crash. [`Cluster::crash`] stops the incarnation
@@ -31,12 +39,16 @@
 //!
 //! # Events
 //!
-//! `leader_change` (a node's view of term and leader changed), `crash`, `restart`, `pause`,
+//! `leader_change` (a node's view of term and leader changed), `leader_transfer`, `crash`,
+//! `restart`, `pause`,
 //! `resume`, and `apply` whenever a replica's visible value of a key changes (including when
 //! a restarted replica shows its snapshot again and re-applies its committed log).
 //!
-//! Deliberately left out: membership changes after start, learners, and pre-vote (openraft
-//! 0.9 has none, so a node that was cut off can disrupt the leader when it returns).
+//! Pre-Vote is on: a node that was cut off asks whether it could win before it raises its
+//! term, so it cannot depose a healthy leader when it returns.
+//!
+//! Deliberately left out: membership changes after start, learners, and moving the leader
+//! back to its configured place after a fault (the placement applies at start only).
 
 pub mod log_file;
 pub mod log_store;
@@ -272,6 +284,23 @@ impl RaftCluster {
         let _ = tokio::task::spawn_blocking(move || log.close()).await;
     }
 
+    /// Asks leader `from` to hand leadership to `to` (openraft's TransferLeader: `from` stops
+    /// taking writes, and `to` campaigns at once once its log has caught up), and records a
+    /// `leader_transfer` event.
+    async fn transfer_leader(&self, from: NodeIdx, to: NodeIdx) {
+        let (Some(f), Some(t)) = (self.slots.get(from), self.slots.get(to)) else {
+            return;
+        };
+        let raft = f.running.lock().as_ref().map(|i| i.raft.clone());
+        let Some(raft) = raft else { return };
+        if raft.trigger().transfer_leader(to as NodeId).await.is_ok() {
+            self.record(EventKind::LeaderTransfer {
+                from: f.name.clone(),
+                to: t.name.clone(),
+            });
+        }
+    }
+
     fn record(&self, kind: EventKind) {
         self.events.record(Event {
             t_us: self.clock.now_us(),
@@ -471,10 +500,30 @@ impl Cluster for RaftCluster {
     async fn ready(&self, timeout: Duration) -> Result<(), ClusterError> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut changes = self.changes.subscribe();
+        // When the last transfer to the configured leader was requested (see `leader`).
+        let mut asked: Option<tokio::time::Instant> = None;
+        let retry = self.params.election_timeout_max * 2;
         loop {
             changes.borrow_and_update();
-            if self.agreed_leader().is_some() {
-                return Ok(());
+            match (self.agreed_leader(), self.params.leader) {
+                (Some(l), Some(want)) if l != want => {
+                    if asked.is_none_or(|t| t.elapsed() >= retry) {
+                        self.transfer_leader(l, want).await;
+                        asked = Some(tokio::time::Instant::now());
+                    }
+                }
+                (Some(_), _) => return Ok(()),
+                (None, _) => {}
+            }
+            let wake = match asked {
+                Some(t) => (t + retry).min(deadline),
+                None => deadline,
+            };
+            if wake < deadline {
+                match tokio::time::timeout_at(wake, changes.changed()).await {
+                    Ok(Ok(())) | Err(_) => continue,
+                    Ok(Err(_)) => return Err(ClusterError::NotReady(timeout, self.describe())),
+                }
             }
             match tokio::time::timeout_at(deadline, changes.changed()).await {
                 Ok(Ok(())) => {}
