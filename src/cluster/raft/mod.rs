@@ -60,7 +60,7 @@ pub mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -149,6 +149,9 @@ pub fn openraft_config(name: &str, p: &RaftParams) -> Result<Config, ClusterErro
         // A node that was cut off asks before it campaigns, so it cannot depose a healthy
         // leader with an inflated term when it returns.
         enable_pre_vote: Some(true),
+        // Replicate an entry as soon as it is handed to the log store, not only once the
+        // leader's own append is flushed: the leader's fsync overlaps the followers'.
+        broadcast_submitted_on_append: Some(true),
         heartbeat_interval: ms(p.heartbeat_interval),
         election_timeout_min: ms(p.election_timeout_min),
         election_timeout_max: ms(p.election_timeout_max).max(ms(p.election_timeout_min) + 1),
@@ -207,7 +210,6 @@ impl RaftCluster {
             node_ids: self.node_ids.clone(),
             rpc_timeout: self.params.rpc_timeout,
             backoff: self.params.heartbeat_interval.min(self.params.rpc_timeout),
-            next_stream: Arc::new(AtomicU64::new(1)),
         };
         let raft = Raft::new(
             node as NodeId,

@@ -57,8 +57,11 @@ pub enum RaftPeer {
 pub enum RpcRequest {
     /// A single AppendEntries (heartbeats and openraft's unary path).
     AppendEntries(typ::AppendEntriesRequest),
-    /// Message `seq` of pipelined replication stream `stream` (see the module docs).
+    /// Message `seq` of pipelined replication stream `stream` (see the module docs); `lane`
+    /// tells the leader's log replication (0) from its heartbeats (1), which openraft sends
+    /// over a second, concurrent stream.
     StreamAppend {
+        lane: u8,
         stream: u64,
         seq: u64,
         req: typ::AppendEntriesRequest,
@@ -303,15 +306,38 @@ pub struct Network {
     pub node_ids: Arc<Vec<EndpointId>>,
     pub rpc_timeout: Duration,
     pub backoff: Duration,
-    /// Ids of this node's replication streams and snapshot transfers.
-    pub next_stream: Arc<AtomicU64>,
+}
+
+/// Ids of replication streams and snapshot transfers: unique in the process, so a restarted
+/// node never reuses an id its peers still associate with its previous incarnation, and a
+/// newer stream from a node always has a larger id.
+static NEXT_STREAM: AtomicU64 = AtomicU64::new(1);
+
+fn next_stream_id() -> u64 {
+    NEXT_STREAM.fetch_add(1, Ordering::Relaxed)
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerClient;
 
     async fn new_client(&mut self, target: NodeId, _node: &Node) -> PeerClient {
+        self.client(target, REPLICATION_LANE)
+    }
+
+    async fn new_heartbeat_client(&mut self, target: NodeId, _node: &Node) -> PeerClient {
+        self.client(target, HEARTBEAT_LANE)
+    }
+}
+
+/// The lane of a leader's log replication stream to a follower.
+pub const REPLICATION_LANE: u8 = 0;
+/// The lane of a leader's heartbeat stream to a follower.
+pub const HEARTBEAT_LANE: u8 = 1;
+
+impl Network {
+    fn client(&self, target: NodeId, lane: u8) -> PeerClient {
         PeerClient {
+            lane,
             rpc: self.rpc.clone(),
             target,
             to: usize::try_from(target)
@@ -319,19 +345,19 @@ impl RaftNetworkFactory<TypeConfig> for Network {
                 .and_then(|i| self.node_ids.get(i).copied()),
             rpc_timeout: self.rpc_timeout,
             backoff: self.backoff,
-            next_stream: self.next_stream.clone(),
         }
     }
 }
 
 /// A connection to one peer, as openraft sees it.
 pub struct PeerClient {
+    /// Which of the leader's streams this client carries (see [`RpcRequest::StreamAppend`]).
+    lane: u8,
     rpc: Rpc,
     target: NodeId,
     to: Option<EndpointId>,
     rpc_timeout: Duration,
     backoff: Duration,
-    next_stream: Arc<AtomicU64>,
 }
 
 fn unreachable(e: &(impl std::error::Error + 'static)) -> typ::RpcError {
@@ -440,7 +466,8 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         let timeout = self.timeout(&option);
         let rpc = self.rpc.clone();
         let to = self.endpoint();
-        let stream = self.next_stream.fetch_add(1, Ordering::Relaxed);
+        let stream = next_stream_id();
+        let lane = self.lane;
         Box::pin(async move {
             let to = to.map_err(|e| unreachable(&e))?;
             // The sender: every request leaves as soon as openraft produces it.
@@ -453,7 +480,15 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
                     let mut pieces = Vec::new();
                     let mut failed = None;
                     for req in split_append(req) {
-                        match rpc.send(to, RpcRequest::StreamAppend { stream, seq, req }) {
+                        match rpc.send(
+                            to,
+                            RpcRequest::StreamAppend {
+                                lane,
+                                stream,
+                                seq,
+                                req,
+                            },
+                        ) {
                             Ok(f) => pieces.push(f),
                             Err(e) => {
                                 failed = Some(e);
@@ -524,7 +559,7 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         option: RPCOption,
     ) -> Result<typ::SnapshotResponse, typ::StreamingError> {
         let to = self.endpoint().map_err(|e| Unreachable::new(&e))?;
-        let transfer = self.next_stream.fetch_add(1, Ordering::Relaxed);
+        let transfer = next_stream_id();
         let timeout = self.timeout(&option);
         let data = snapshot.snapshot;
         let meta = snapshot.meta;
