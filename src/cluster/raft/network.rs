@@ -452,7 +452,7 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
     fn stream_append<'s, S>(
         &'s mut self,
         input: S,
-        option: RPCOption,
+        _option: RPCOption,
     ) -> openraft::base::BoxFuture<
         's,
         Result<
@@ -463,7 +463,10 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
     where
         S: futures_util::Stream<Item = typ::AppendEntriesRequest> + OptionalSend + Unpin + 'static,
     {
-        let timeout = self.timeout(&option);
+        // Per answer, `rpc_timeout` (not openraft's soft TTL, one heartbeat interval): a
+        // pipelined answer waits behind the earlier ones, and under load a stream cut at the
+        // heartbeat interval would restart and resend everything again and again.
+        let timeout = self.rpc_timeout;
         let rpc = self.rpc.clone();
         let to = self.endpoint();
         let stream = next_stream_id();
