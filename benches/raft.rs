@@ -9,7 +9,12 @@
 //! - open-loop steps: offered load rising until the p99 exceeds 10 ms (or operations fail),
 //!   for writes and for linearizable reads: achieved rate of acknowledged operations,
 //!   p50/p99/max latency (hdrhistogram) and how far the pacer lagged behind its schedule;
-//! - the sustained write throughput: the highest step whose p99 stayed within 10 ms.
+//! - the sustained write throughput: the highest step whose p99 stayed within 10 ms;
+//! - overload: writes and reads offered at [`OVERLOAD_FACTOR`] times the peak achieved rate
+//!   (at least 30,000/s): the goodput (acknowledged operations per second) as a share of the
+//!   peak achieved in the rising steps, and how the rest failed (shed with an explicit
+//!   `overloaded` rejection, other rejections, unknown outcomes, timeouts). Beyond saturation
+//!   the cluster must shed load explicitly and keep its goodput at 80% of the peak or more.
 //!
 //! Clients are `caplab::runner::client::Client` endpoints (4 of them, round robin), as in a
 //! real run. Latency is measured from the moment a request is handed to the client to its
@@ -42,6 +47,10 @@ const WRITE_RATES: &[u64] = &[
     1_000, 2_500, 5_000, 7_500, 10_000, 12_500, 15_000, 17_500, 20_000, 25_000, 30_000, 40_000,
 ];
 const READ_RATES: &[u64] = &[1_000, 2_500, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000];
+/// Overload is offered at this many times the highest step of the rising series.
+const OVERLOAD_FACTOR: u64 = 2;
+/// Goodput under overload must stay at least this share of the peak.
+const GOODPUT_TARGET: f64 = 0.8;
 
 fn experiment(storage: &str) -> Result<Experiment, String> {
     let storage = match storage {
@@ -188,6 +197,8 @@ struct Step {
     latency: Histogram<u64>,
     lag: Histogram<u64>,
     failed: u64,
+    /// Failures by kind: shed, other rejections, unknown, timeouts.
+    failures: [u64; 4],
 }
 
 /// Offers `rate` operations per second for [`STEP`], open loop; measures the operations
@@ -195,7 +206,7 @@ struct Step {
 async fn open_loop(b: &Bench, leader: EndpointId, kind: Kind, rate: u64, base: u64) -> Step {
     let picture = bytes::Bytes::from(vec![7u8; PICTURE_BYTES]);
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(bool, u64, u64, bool)>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Answer, u64, u64, bool)>();
     let cpu_before = cpu_time_us();
     // Each operation is released at its own time by the runner's pacer thread, not in
     // bursts at tokio's millisecond timer ticks.
@@ -217,14 +228,25 @@ async fn open_loop(b: &Bench, leader: EndpointId, kind: Kind, rate: u64, base: u
             let lag = t0.saturating_duration_since(due).as_micros() as u64;
             let r = client.call(leader, o, CALL_TIMEOUT).await;
             let took = t0.elapsed().as_micros() as u64;
-            let _ = tx.send((matches!(r, CallResult::Ok(_)), took, lag, measured));
+            let answer = match r {
+                CallResult::Ok(_) => Answer::Ok,
+                CallResult::Rejected(e) if e.starts_with("overloaded") => Answer::Shed,
+                CallResult::Rejected(_) => Answer::Rejected,
+                CallResult::Indeterminate(_) => Answer::Unknown,
+                CallResult::Timeout => Answer::Timeout,
+                // The benchmark measures the system: a lab failure invalidates the step.
+                CallResult::LabFailure(e) => panic!("the lab failed, not the system: {e}"),
+            };
+            let _ = tx.send((answer, took, lag, measured));
         });
     }
     drop(tx);
     let mut latency = histogram();
     let mut lag_h = histogram();
     let (mut ok, mut failed, mut all_ok) = (0u64, 0u64, 0u64);
-    while let Some((success, took, lag, measured)) = rx.recv().await {
+    let mut failures = [0u64; 4];
+    while let Some((answer, took, lag, measured)) = rx.recv().await {
+        let success = answer == Answer::Ok;
         all_ok += u64::from(success);
         if !measured {
             continue;
@@ -235,6 +257,7 @@ async fn open_loop(b: &Bench, leader: EndpointId, kind: Kind, rate: u64, base: u
             let _ = latency.record(took.max(1));
         } else {
             failed += 1;
+            failures[answer as usize - 1] += 1;
         }
     }
     let cpu = cpu_time_us().saturating_sub(cpu_before);
@@ -245,7 +268,19 @@ async fn open_loop(b: &Bench, leader: EndpointId, kind: Kind, rate: u64, base: u
         latency,
         lag: lag_h,
         failed,
+        failures,
     }
+}
+
+/// How one operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Ok = 0,
+    /// Rejected at once because the leader was saturated (`overloaded: ...`).
+    Shed = 1,
+    Rejected = 2,
+    Unknown = 3,
+    Timeout = 4,
 }
 
 fn print_step(s: &Step) {
@@ -263,12 +298,15 @@ fn print_step(s: &Step) {
     );
 }
 
-/// Rising offered load until the p99 exceeds the limit; returns the best sustained step.
-async fn rising(b: &Bench, leader: EndpointId, kind: Kind, rates: &[u64]) -> Option<Step> {
+/// Rising offered load until the p99 exceeds the limit; returns the best sustained step and
+/// the highest achieved rate of any step.
+async fn rising(b: &Bench, leader: EndpointId, kind: Kind, rates: &[u64]) -> (Option<Step>, f64) {
     let mut best: Option<Step> = None;
+    let mut peak = 0.0f64;
     for (n, rate) in rates.iter().enumerate() {
         let s = open_loop(b, leader, kind, *rate, (n as u64 + 1) * 10_000_000).await;
         print_step(&s);
+        peak = peak.max(s.achieved);
         let within = s.latency.value_at_quantile(0.99) <= P99_LIMIT.as_micros() as u64
             && s.failed == 0
             && s.achieved >= 0.95 * s.offered as f64;
@@ -277,7 +315,23 @@ async fn rising(b: &Bench, leader: EndpointId, kind: Kind, rates: &[u64]) -> Opt
         }
         best = Some(s);
     }
-    best
+    (best, peak)
+}
+
+/// Offers `rate` (far beyond saturation) and prints the goodput against `peak`.
+async fn overload(b: &Bench, leader: EndpointId, kind: Kind, rate: u64, peak: f64, base: u64) {
+    let s = open_loop(b, leader, kind, rate, base).await;
+    print_step(&s);
+    let share = s.achieved / peak.max(1.0);
+    let [shed, rejected, unknown, timeout] = s.failures;
+    println!(
+        "  goodput {:.0}/s = {:.0}% of the peak {:.0}/s ({}; target {:.0}%); failed: {shed} shed          as overloaded, {rejected} other rejections, {unknown} unknown, {timeout} timeouts",
+        s.achieved,
+        share * 100.0,
+        peak,
+        if share >= GOODPUT_TARGET { "met" } else { "NOT met" },
+        GOODPUT_TARGET * 100.0,
+    );
 }
 
 async fn run(storage: &str) -> Result<(), String> {
@@ -308,9 +362,24 @@ async fn run(storage: &str) -> Result<(), String> {
     );
 
     println!("open-loop writes (to the leader):");
-    let best_w = rising(&b, leader_ep, Kind::Write, WRITE_RATES).await;
+    let (best_w, peak_w) = rising(&b, leader_ep, Kind::Write, WRITE_RATES).await;
     println!("open-loop linearizable reads (to the leader):");
-    let best_r = rising(&b, leader_ep, Kind::Read, READ_RATES).await;
+    let (best_r, peak_r) = rising(&b, leader_ep, Kind::Read, READ_RATES).await;
+    for (kind, peak, base) in [
+        (Kind::Write, peak_w, 900_000_000),
+        (Kind::Read, peak_r, 950_000_000),
+    ] {
+        let rate = ((peak as u64 * OVERLOAD_FACTOR).max(30_000) / 1000) * 1000;
+        println!(
+            "overload, {} offered at {rate}/s:",
+            if kind == Kind::Write {
+                "writes"
+            } else {
+                "linearizable reads"
+            }
+        );
+        overload(&b, leader_ep, kind, rate, peak, base).await;
+    }
     match best_w {
         Some(s) => println!(
             "sustained writes ({storage}): {:.0}/s with p50 {:.3} ms, p99 {:.3} ms",

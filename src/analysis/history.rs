@@ -138,6 +138,18 @@ pub struct LabError {
     pub detail: String,
 }
 
+/// A Raft node's view of the leader changed (`leader_change`), or caplab asked for a
+/// leadership transfer (`leader_transfer`: `node` is the leader asked, `leader` the target).
+#[derive(Debug, Clone)]
+pub struct LeaderEvent {
+    pub t_us: u64,
+    pub node: String,
+    pub term: u64,
+    pub leader: Option<String>,
+    /// `true` for a `leader_transfer` request.
+    pub transfer: bool,
+}
+
 /// Everything the analyses need from one variant's `history.jsonl` and `events.jsonl`.
 #[derive(Debug, Default, Clone)]
 pub struct VariantHistory {
@@ -156,6 +168,8 @@ pub struct VariantHistory {
     pub truncated_lines: u64,
     /// caplab's own failures during the run (`lab_error` events), in file order.
     pub lab_errors: Vec<LabError>,
+    /// `leader_change` and `leader_transfer` events (Raft only), in time order.
+    pub leader_events: Vec<LeaderEvent>,
     open_faults: HashMap<usize, VecDeque<usize>>,
 }
 
@@ -218,6 +232,7 @@ impl VariantHistory {
             EventKind::FaultStart { .. } => "fault_start",
             EventKind::FaultEnd { .. } => "fault_end",
             EventKind::LeaderChange { .. } => "leader_change",
+            EventKind::LeaderTransfer { .. } => "leader_transfer",
             EventKind::Crash { .. } => "crash",
             EventKind::Restart { .. } => "restart",
             EventKind::Pause { .. } => "pause",
@@ -282,7 +297,24 @@ impl VariantHistory {
                 let e = node_event(&mut self.strings, &node, NodeChange::Resume);
                 self.node_events.push(e);
             }
-            EventKind::LeaderChange { .. } => {}
+            EventKind::LeaderChange { node, term, leader } => {
+                self.leader_events.push(LeaderEvent {
+                    t_us,
+                    node,
+                    term,
+                    leader,
+                    transfer: false,
+                });
+            }
+            EventKind::LeaderTransfer { from, to } => {
+                self.leader_events.push(LeaderEvent {
+                    t_us,
+                    node: from,
+                    term: 0,
+                    leader: Some(to),
+                    transfer: true,
+                });
+            }
             EventKind::LabError { source, detail } => {
                 self.lab_errors.push(LabError {
                     t_us,
@@ -298,6 +330,7 @@ impl VariantHistory {
     pub fn finish(&mut self) {
         self.applies.sort_by_key(|a| a.t_us);
         self.node_events.sort_by_key(|e| e.t_us);
+        self.leader_events.sort_by_key(|e| e.t_us);
         self.faults.sort_by_key(|f| f.start_us);
         self.open_faults.clear();
     }

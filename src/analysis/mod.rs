@@ -25,6 +25,9 @@
 //! - [`home`]: latency at the profile owner's home DC and elsewhere; [`latency_groups`]:
 //!   percentile curves and p50 / p99 by DC and device, as the latency charts draw them.
 //! - [`fault_devices`]: each fault per device (operations, successes) and its worst DC.
+//! - [`raft_model`]: the Raft latency lower bound per client DC (from mean link delays and
+//!   the leader's position over time), the best leader placement, and each failover beside
+//!   what the configuration implies.
 //! - [`breakdown`], [`latency`]: per-group counts, HdrHistogram latencies, stale shares.
 //! - [`availability`]: success shares, fault windows, recovery times.
 //! - [`session`]: read-your-writes and monotonic reads per user and device.
@@ -60,6 +63,7 @@ pub mod order;
 pub mod pbs;
 pub mod pbs_compare;
 pub mod points;
+pub mod raft_model;
 pub mod replicas;
 pub mod session;
 pub mod staleness;
@@ -80,6 +84,7 @@ pub use history::VariantHistory;
 pub use summary::{RunSummary, VariantEntry};
 pub use variant::{analyse as analyse_variant, VariantAnalysis, VariantContext, VariantSummary};
 
+use crate::experiment::VariantParams;
 use crate::run_dir::manifest::{RunStatus, VariantStatus};
 use verdict::ClaimStatus;
 
@@ -335,6 +340,10 @@ pub fn analyse_run(run_dir: &Path, opts: &CheckOptions) -> Result<RunAnalysis, A
             ));
         }
         let mut analysis = variant::analyse(&history, &ctx)?;
+        if let Some(VariantParams::Raft(p)) = &ctx.params {
+            let window = (ctx.window_start_us, ctx.window_start_us + ctx.window_len_us);
+            analysis.summary.raft_model = raft_model::model(&history, exp, p, window);
+        }
         drop(history);
         analysis.summary.verdict = analysis.summary.verdict.qualify(&integrity);
         analysed += 1;

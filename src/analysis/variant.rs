@@ -134,6 +134,10 @@ pub struct VariantSummary {
     pub pbs: Option<PbsComparison>,
     /// Exact p50 / p99 of `ok` operations by client DC and by device.
     pub latency_by_group_us: GroupLatency,
+    /// Raft variants: the latency bound, leadership over time and failovers (see
+    /// `raft_model`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raft_model: Option<super::raft_model::RaftModel>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -326,6 +330,7 @@ impl Parts {
             fault_devices: self.fault_devices,
             pbs: self.pbs,
             latency_by_group_us: self.latency_by_group,
+            raft_model: None,
         }
     }
 }

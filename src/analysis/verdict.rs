@@ -121,7 +121,7 @@ pub fn judge(
         _ => ReadPolicy::Linearizable,
     };
     let (claim, met) = match (kind, read_policy) {
-        (VariantKind::Raft, ReadPolicy::Linearizable) => {
+        (VariantKind::Raft, ReadPolicy::Linearizable | ReadPolicy::Lease) => {
             let met = lin.verdict;
             match met {
                 Some(false) => reasons.push(format!(

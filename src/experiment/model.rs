@@ -172,6 +172,11 @@ pub struct RaftParams {
     pub snapshot_after: u64,
     pub storage: RaftStorage,
     pub read_policy: ReadPolicy,
+    /// Where the leader should be (`leader = "<dc or node>"`): after start the cluster
+    /// transfers leadership to this node (for a DC, its first node) and leaves it there
+    /// unless a fault forces an election; `None` leaves the leader wherever the first
+    /// election put it.
+    pub leader: Option<NodeIdx>,
     /// Bound on every node-to-node RPC; also the back-off before retrying an unreachable
     /// peer is kept well below openraft's default of 500 ms.
     pub rpc_timeout: Duration,
@@ -202,6 +207,9 @@ pub enum ReadPolicy {
     Linearizable,
     /// The local replica answers from its state machine: fast, may be stale.
     Follower,
+    /// The leader answers without a quorum round trip while its lease holds (openraft's
+    /// LeaseRead); linearizable only while clock drift stays below the lease margin.
+    Lease,
 }
 
 /// Parameters of a gossip variant.

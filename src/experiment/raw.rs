@@ -252,6 +252,8 @@ pub struct RawVariant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_policy: Option<RawReadPolicy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rpc_timeout: Option<DurationText>,
     // Gossip parameters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -330,6 +332,7 @@ pub enum RawFsync {
 pub enum RawReadPolicy {
     Linearizable,
     Follower,
+    Lease,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -118,6 +118,12 @@ pub enum EventKind {
         term: u64,
         leader: Option<String>,
     },
+    /// caplab asked leader `from` to hand leadership to `to` (a Raft variant's `leader`
+    /// placement); the `leader_change` events that follow show when it happened.
+    LeaderTransfer {
+        from: String,
+        to: String,
+    },
     Crash {
         node: String,
     },

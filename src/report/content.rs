@@ -137,6 +137,7 @@ fn common_sections(doc: &mut Doc, input: &Input) {
             pbs_section(doc, c);
         }
     }
+    super::raft::section(doc, &input.columns);
     doc.heading(1, "Anomalies");
     anomalies(doc, input);
     doc.heading(1, "Charts");
@@ -326,6 +327,7 @@ fn params(p: &VariantParams) -> String {
             match r.read_policy {
                 ReadPolicy::Linearizable => "linearizable (ReadIndex)",
                 ReadPolicy::Follower => "follower (local, may be stale)",
+                ReadPolicy::Lease => "lease (LeaseRead, assumes bounded clock drift)",
             },
             match r.storage {
                 RaftStorage::Memory => "in memory",

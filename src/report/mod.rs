@@ -12,6 +12,7 @@
 //! - [`charts`]: the charts, for PNG and SVG;
 //! - [`doc`]: a report as data, rendered to Markdown and HTML;
 //! - [`content`]: what the report says, written from the numbers;
+//! - [`raft`]: the Raft model's bound, leader timeline and failovers beside the measurement;
 //! - [`sweep`]: the charts and the opening section of a sweep's report ([`sweep_chart`]:
 //!   what one sweep chart draws).
 //!
@@ -22,6 +23,7 @@ pub mod content;
 pub mod data;
 pub mod doc;
 pub mod error;
+pub mod raft;
 pub mod style;
 pub mod sweep;
 pub mod sweep_chart;

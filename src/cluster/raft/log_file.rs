@@ -315,12 +315,14 @@ fn write_loop(rx: mpsc::Receiver<Cmd>, mut out: Writer, fsync: Fsync) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::raft::types::LeaderId;
     use crate::cluster::raft::types::{ProfileWrite, WriteBatch};
-    use openraft::{CommittedLeaderId, EntryPayload};
+    use openraft::vote::RaftLeaderId as _;
+    use openraft::EntryPayload;
 
     fn entry(term: u64, index: u64, value: &str) -> Entry {
         Entry {
-            log_id: LogId::new(CommittedLeaderId::new(term, 0), index),
+            log_id: LogId::new(LeaderId::new(term, 0), index),
             payload: EntryPayload::Normal(WriteBatch {
                 writes: vec![ProfileWrite {
                     key: "profile/alice".into(),

@@ -24,13 +24,13 @@ use std::ops::RangeBounds;
 use std::path::Path;
 use std::sync::Arc;
 
-use openraft::storage::{LogFlushed, RaftLogStorage};
-use openraft::{LogState, RaftLogReader, StorageIOError};
+use openraft::storage::{IOFlushed, RaftLogStorage};
+use openraft::{LogState, RaftLogReader};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
 use super::log_file::{encode_into, LogFile, RecordRef};
-use super::types::{Entry, LogId, StorageError, TypeConfig, Vote};
+use super::types::{Entry, LogId, TypeConfig, Vote};
 use crate::experiment::Fsync;
 
 #[derive(Debug, Default)]
@@ -154,16 +154,20 @@ impl RaftLogReader<TypeConfig> for LogStore {
     async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
         &mut self,
         range: RB,
-    ) -> Result<Vec<Entry>, StorageError> {
+    ) -> io::Result<Vec<Entry>> {
         let d = self.data.lock();
         Ok(d.entries.range(range).map(|(_, e)| e.clone()).collect())
+    }
+
+    async fn read_vote(&mut self) -> io::Result<Option<Vote>> {
+        Ok(self.data.lock().vote)
     }
 }
 
 impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = LogStore;
 
-    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
+    async fn get_log_state(&mut self) -> io::Result<LogState<TypeConfig>> {
         let d = self.data.lock();
         let last = d
             .entries
@@ -181,32 +185,21 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.clone()
     }
 
-    async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
+    async fn save_vote(&mut self, vote: &Vote) -> io::Result<()> {
         self.data.lock().vote = Some(*vote);
-        self.persist_and_wait(&[RecordRef::Vote(vote)])
-            .await
-            .map_err(|e| StorageIOError::write_vote(&e).into())
+        self.persist_and_wait(&[RecordRef::Vote(vote)]).await
     }
 
-    async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
-        Ok(self.data.lock().vote)
-    }
-
-    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
+    async fn save_committed(&mut self, committed: Option<LogId>) -> io::Result<()> {
         self.data.lock().committed = committed;
         self.persist(&[RecordRef::Committed(committed)], None)
-            .map_err(|e| StorageIOError::write(&e).into())
     }
 
-    async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
+    async fn read_committed(&mut self) -> io::Result<Option<LogId>> {
         Ok(self.data.lock().committed)
     }
 
-    async fn append<I>(
-        &mut self,
-        entries: I,
-        callback: LogFlushed<TypeConfig>,
-    ) -> Result<(), StorageError>
+    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> io::Result<()>
     where
         I: IntoIterator<Item = Entry> + Send,
         I::IntoIter: Send,
@@ -216,40 +209,32 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let mut d = self.data.lock();
             for e in entries {
                 if self.file.is_some() {
-                    encode_into(&mut buf, &RecordRef::Entry(&e))
-                        .map_err(|err| StorageIOError::write_log_entry(e.log_id, &err))?;
+                    encode_into(&mut buf, &RecordRef::Entry(&e))?;
                 }
                 d.entries.insert(e.log_id.index, e);
             }
         }
-        let done: super::log_file::Done = Box::new(move |r| callback.log_io_completed(r));
+        let done: super::log_file::Done = Box::new(move |r| callback.io_completed(r));
         match &self.file {
             None => {
                 done(Ok(()));
                 Ok(())
             }
-            Some(f) => f
-                .write(buf, Some(done))
-                .map_err(|e| StorageIOError::write_logs(&e).into()),
+            Some(f) => f.write(buf, Some(done)),
         }
     }
 
-    async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        self.data.lock().entries.split_off(&log_id.index);
-        self.persist(
-            &[RecordRef::Truncate {
-                since: log_id.index,
-            }],
-            None,
-        )
-        .map_err(|e| StorageIOError::write_logs(&e).into())
+    async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> io::Result<()> {
+        let since = last_log_id.map_or(0, |l| l.index + 1);
+        self.data.lock().entries.split_off(&since);
+        self.persist(&[RecordRef::Truncate { since }], None)
     }
 
-    async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+    async fn purge(&mut self, log_id: LogId) -> io::Result<()> {
         let purged = {
             let mut d = self.data.lock();
             let kept = d.entries.split_off(&(log_id.index + 1));
-            if d.last_purged < Some(log_id) {
+            if d.last_purged.as_ref() < Some(&log_id) {
                 d.last_purged = Some(log_id);
             }
             std::mem::replace(&mut d.entries, kept)
@@ -261,7 +246,6 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             Err(_) => drop(purged),
         }
         self.persist(&[RecordRef::Purge { upto: log_id }], None)
-            .map_err(|e| StorageIOError::write_logs(&e).into())
     }
 }
 
@@ -270,8 +254,18 @@ mod tests {
     use super::*;
     use crate::cluster::raft::snapshot::SnapshotSlot;
     use crate::cluster::raft::state_machine::{ApplyEvents, StateMachine};
+    use crate::cluster::raft::types::StorageError;
     use crate::history::{Event, JsonlWriter, RunClock};
-    use openraft::testing::{StoreBuilder, Suite};
+    use openraft::{ErrorSubject, ErrorVerb};
+
+    fn store_error(e: impl std::fmt::Display) -> StorageError {
+        StorageError::from_io_error(
+            ErrorSubject::Store,
+            ErrorVerb::Write,
+            io::Error::other(e.to_string()),
+        )
+    }
+    use openraft::testing::log::{StoreBuilder, Suite};
 
     /// Keeps the temporary directory and the events file alive while a test runs.
     type Guard = (tempfile::TempDir, JsonlWriter<Event>);
@@ -282,14 +276,14 @@ mod tests {
 
     impl StoreBuilder<TypeConfig, LogStore, StateMachine, Guard> for Builder {
         async fn build(&self) -> Result<(Guard, LogStore, StateMachine), StorageError> {
-            let dir = tempfile::tempdir().map_err(|e| StorageIOError::write(&e))?;
+            let dir = tempfile::tempdir().map_err(store_error)?;
             let events = JsonlWriter::<Event>::create(&dir.path().join("events.jsonl"))
-                .map_err(|e| StorageIOError::write(&e))?;
+                .map_err(store_error)?;
             let (log, slot) = match self.fsync {
                 None => (LogStore::memory(), SnapshotSlot::memory()),
                 Some(fsync) => (
                     LogStore::open_disk(&dir.path().join("n.raftlog"), fsync)
-                        .map_err(|e| StorageIOError::write(&e))?,
+                        .map_err(store_error)?,
                     SnapshotSlot::file(dir.path().join("n.snapshot")),
                 ),
             };
@@ -301,25 +295,27 @@ mod tests {
                     events: events.sink(),
                 },
             )
-            .map_err(|e| StorageIOError::read_snapshot(None, &e))?;
+            .map_err(store_error)?;
             Ok(((dir, events), log, sm))
         }
     }
 
-    #[test]
-    fn memory_store_passes_the_openraft_storage_suite() {
-        Suite::test_all(Builder { fsync: None }).unwrap();
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memory_store_passes_the_openraft_storage_suite() {
+        Suite::test_all(Builder { fsync: None }).await.unwrap();
     }
 
-    #[test]
-    fn disk_store_passes_the_openraft_storage_suite() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn disk_store_passes_the_openraft_storage_suite() {
         Suite::test_all(Builder {
             fsync: Some(Fsync::Always),
         })
+        .await
         .unwrap();
         Suite::test_all(Builder {
             fsync: Some(Fsync::Batch),
         })
+        .await
         .unwrap();
     }
 }

@@ -1,4 +1,4 @@
-//! The strongly consistent profile store: one openraft 0.9 node per topology node, all of
+//! The strongly consistent profile store: one openraft 0.10 node per topology node, all of
 //! their traffic on the simulated network.
 //!
 //! # Pieces
@@ -11,15 +11,23 @@
 //! - [`snapshot`]: where the latest snapshot is kept so that it survives a crash.
 //! - [`state_machine`]: the profile map; records `apply` events.
 //! - [`network`]: Raft RPCs as request/response messages ([`RaftPeer`]), bounded by
-//!   `rpc_timeout`, with a short back-off for unreachable peers.
-//! - `node`: the per-node driver (inbox dispatch, client service with forwarding and
-//!   ReadIndex reads), the leader's proposer (writes arriving while earlier ones commit share
-//!   a log entry) and the metrics watcher (`leader_change` events).
+//!   `rpc_timeout`, with a short back-off for unreachable peers; replication is a pipelined
+//!   stream (AppendEntries sent back to back, answers in order).
+//! - `node`: the per-node driver (inbox dispatch, one task per incoming replication stream,
+//!   client service with forwarding, ReadIndex and lease reads), the leader's proposer
+//!   (writes proposed on arrival, batched with whatever waits, bounded backpressure) and the
+//!   metrics watcher (`leader_change` events).
 //!
 //! # Life of a node
 //!
 //! [`RaftCluster::start`] opens every node's endpoint, builds its openraft instance and
-//! driver, and has node 0 initialise the membership with every node as a voter. A node's
+//! driver, and has node 0 initialise the membership with every node as a voter (so node 0
+//! usually wins the first election). With a `leader` key, [`Cluster::ready`] then asks the
+//! elected leader to transfer leadership to the configured node (recording a
+//! `leader_transfer` event) and returns once every live node follows it; later elections
+//! (after a fault) are left alone, so the leader stays where the fault put it. A new
+//! openraft 0.10 leader takes writes only once a quorum acknowledged it (its lease), so
+//! `ready` waits for that too. A node's
 //! *durable part* (log store for `memory`, file paths for `disk`, and its snapshot slot)
 //! lives as long as the cluster; an *incarnation* (openraft instance, state machine, driver,
 //! endpoint) lives from start or restart to crash. [`Cluster::crash`] stops the incarnation
@@ -31,12 +39,16 @@
 //!
 //! # Events
 //!
-//! `leader_change` (a node's view of term and leader changed), `crash`, `restart`, `pause`,
+//! `leader_change` (a node's view of term and leader changed), `leader_transfer`, `crash`,
+//! `restart`, `pause`,
 //! `resume`, and `apply` whenever a replica's visible value of a key changes (including when
 //! a restarted replica shows its snapshot again and re-applies its committed log).
 //!
-//! Deliberately left out: membership changes after start, learners, and pre-vote (openraft
-//! 0.9 has none, so a node that was cut off can disrupt the leader when it returns).
+//! Pre-Vote is on: a node that was cut off asks whether it could win before it raises its
+//! term, so it cannot depose a healthy leader when it returns.
+//!
+//! Deliberately left out: membership changes after start, learners, and moving the leader
+//! back to its configured place after a fault (the placement applies at start only).
 
 pub mod log_file;
 pub mod log_store;
@@ -48,10 +60,11 @@ pub mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use openraft::async_runtime::watch::WatchReceiver;
 use openraft::{Config, ServerState, SnapshotPolicy};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -133,6 +146,12 @@ pub fn openraft_config(name: &str, p: &RaftParams) -> Result<Config, ClusterErro
     let ms = |d: Duration| (d.as_millis() as u64).max(1);
     let config = Config {
         cluster_name: name.to_string(),
+        // A node that was cut off asks before it campaigns, so it cannot depose a healthy
+        // leader with an inflated term when it returns.
+        enable_pre_vote: Some(true),
+        // Replicate an entry as soon as it is handed to the log store, not only once the
+        // leader's own append is flushed: the leader's fsync overlaps the followers'.
+        broadcast_submitted_on_append: Some(true),
         heartbeat_interval: ms(p.heartbeat_interval),
         election_timeout_min: ms(p.election_timeout_min),
         election_timeout_max: ms(p.election_timeout_max).max(ms(p.election_timeout_min) + 1),
@@ -225,6 +244,9 @@ impl RaftCluster {
             read_policy: self.params.read_policy,
             read_timeout: self.params.rpc_timeout,
             forward_timeout: self.params.rpc_timeout * 3,
+            pending_writes: Arc::new(AtomicUsize::new(0)),
+            pending_reads: AtomicUsize::new(0),
+            snapshots: parking_lot::Mutex::new(std::collections::HashMap::new()),
         });
         let driver = tokio::spawn(node::run_driver(
             service,
@@ -264,6 +286,23 @@ impl RaftCluster {
         let _ = tokio::task::spawn_blocking(move || log.close()).await;
     }
 
+    /// Asks leader `from` to hand leadership to `to` (openraft's TransferLeader: `from` stops
+    /// taking writes, and `to` campaigns at once once its log has caught up), and records a
+    /// `leader_transfer` event.
+    async fn transfer_leader(&self, from: NodeIdx, to: NodeIdx) {
+        let (Some(f), Some(t)) = (self.slots.get(from), self.slots.get(to)) else {
+            return;
+        };
+        let raft = f.running.lock().as_ref().map(|i| i.raft.clone());
+        let Some(raft) = raft else { return };
+        if raft.trigger().transfer_leader(to as NodeId).await.is_ok() {
+            self.record(EventKind::LeaderTransfer {
+                from: f.name.clone(),
+                to: t.name.clone(),
+            });
+        }
+    }
+
     fn record(&self, kind: EventKind) {
         self.events.record(Event {
             t_us: self.clock.now_us(),
@@ -275,7 +314,9 @@ impl RaftCluster {
     pub fn metrics(&self, node: NodeIdx) -> Option<Metrics> {
         let slot = self.slots.get(node)?;
         let running = slot.running.lock();
-        running.as_ref().map(|i| i.raft.metrics().borrow().clone())
+        running
+            .as_ref()
+            .map(|i| i.raft.metrics().borrow_watched().clone())
     }
 
     /// Every profile's value label in `node`'s replica (`None` while it is crashed).
@@ -324,9 +365,13 @@ impl RaftCluster {
         let (_, first) = live.first()?;
         let leader = first.current_leader?;
         let all_agree = live.iter().all(|(_, m)| m.current_leader == Some(leader));
-        let leads = live
-            .iter()
-            .any(|(i, m)| *i as NodeId == leader && m.state == ServerState::Leader);
+        // openraft 0.10's leader accepts writes only once a quorum has acknowledged it (its
+        // lease), one round trip after the followers learn of it.
+        let leads = live.iter().any(|(i, m)| {
+            *i as NodeId == leader
+                && m.state == ServerState::Leader
+                && m.last_quorum_acked.is_some()
+        });
         (all_agree && leads).then_some(leader as NodeIdx)
     }
 
@@ -457,10 +502,30 @@ impl Cluster for RaftCluster {
     async fn ready(&self, timeout: Duration) -> Result<(), ClusterError> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut changes = self.changes.subscribe();
+        // When the last transfer to the configured leader was requested (see `leader`).
+        let mut asked: Option<tokio::time::Instant> = None;
+        let retry = self.params.election_timeout_max * 2;
         loop {
             changes.borrow_and_update();
-            if self.agreed_leader().is_some() {
-                return Ok(());
+            match (self.agreed_leader(), self.params.leader) {
+                (Some(l), Some(want)) if l != want => {
+                    if asked.is_none_or(|t| t.elapsed() >= retry) {
+                        self.transfer_leader(l, want).await;
+                        asked = Some(tokio::time::Instant::now());
+                    }
+                }
+                (Some(_), _) => return Ok(()),
+                (None, _) => {}
+            }
+            let wake = match asked {
+                Some(t) => (t + retry).min(deadline),
+                None => deadline,
+            };
+            if wake < deadline {
+                match tokio::time::timeout_at(wake, changes.changed()).await {
+                    Ok(Ok(())) | Err(_) => continue,
+                    Ok(Err(_)) => return Err(ClusterError::NotReady(timeout, self.describe())),
+                }
             }
             match tokio::time::timeout_at(deadline, changes.changed()).await {
                 Ok(Ok(())) => {}

@@ -117,15 +117,15 @@ impl SnapshotSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::raft::types::LeaderId;
     use crate::cluster::raft::types::LogId;
-    use openraft::CommittedLeaderId;
+    use openraft::vote::RaftLeaderId as _;
 
     fn snap(index: u64) -> Arc<StoredSnapshot> {
         Arc::new(StoredSnapshot {
             meta: SnapshotMeta {
-                last_log_id: Some(LogId::new(CommittedLeaderId::new(1, 0), index)),
+                last_log_id: Some(LogId::new(LeaderId::new(1, 0), index)),
                 last_membership: Default::default(),
-                snapshot_id: format!("s{index}"),
             },
             data: vec![index as u8; 10],
         })
@@ -141,10 +141,13 @@ mod tests {
             assert!(slot.load().unwrap().is_none());
             slot.save(snap(5)).unwrap();
             slot.save(snap(3)).unwrap();
-            assert_eq!(slot.load().unwrap().unwrap().meta.snapshot_id, "s5");
+            assert_eq!(slot.load().unwrap().unwrap().data[0], 5);
             slot.save(snap(9)).unwrap();
             let s = slot.load().unwrap().unwrap();
-            assert_eq!((s.meta.snapshot_id.as_str(), s.data[0]), ("s9", 9));
+            assert_eq!(
+                (s.meta.last_log_id.map(|l| l.index), s.data[0]),
+                (Some(9), 9)
+            );
         }
     }
 }

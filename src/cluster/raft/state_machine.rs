@@ -14,19 +14,19 @@
 //! client de-duplication (a retried write would be a new write with a new label anyway).
 
 use std::collections::BTreeMap;
-use std::io::Cursor;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use openraft::storage::RaftStateMachine;
-use openraft::{EntryPayload, RaftSnapshotBuilder, StorageIOError};
+use futures_util::{Stream, TryStreamExt};
+use openraft::storage::{EntryResponder, RaftStateMachine};
+use openraft::{EntryPayload, RaftSnapshotBuilder};
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 use super::snapshot::{SnapshotError, SnapshotSlot, StoredSnapshot};
 use super::types::{
-    version, Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
+    version, Entry, LogId, Snapshot, SnapshotData, SnapshotMeta, StoredMembership, TypeConfig,
 };
 use crate::history::{Event, EventKind, RecordSink, RunClock};
 
@@ -73,7 +73,6 @@ struct Shared {
     current: Mutex<Option<Arc<StoredSnapshot>>>,
     slot: SnapshotSlot,
     events: ApplyEvents,
-    snapshot_seq: AtomicU64,
 }
 
 /// A handle to one incarnation's state machine; clones share it.
@@ -92,7 +91,6 @@ impl StateMachine {
                 current: Mutex::new(None),
                 slot,
                 events,
-                snapshot_seq: AtomicU64::new(0),
             }),
         };
         if let Some(s) = snapshot {
@@ -140,43 +138,37 @@ impl StateMachine {
         Ok(())
     }
 
-    async fn save_to_slot(&self, snapshot: Arc<StoredSnapshot>) -> Result<(), StorageError> {
+    async fn save_to_slot(&self, snapshot: Arc<StoredSnapshot>) -> io::Result<()> {
         let slot = self.shared.slot.clone();
-        let sig = snapshot.meta.signature();
-        let res = match &slot {
+        match &slot {
             // Nothing to block on.
             SnapshotSlot::Memory(_) => slot.save(snapshot),
             SnapshotSlot::File(_) => tokio::task::spawn_blocking(move || slot.save(snapshot))
                 .await
-                .unwrap_or_else(|e| Err(std::io::Error::other(e))),
-        };
-        res.map_err(|e| StorageIOError::write_snapshot(Some(sig), &e).into())
+                .unwrap_or_else(|e| Err(io::Error::other(e))),
+        }
     }
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
-    async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
+    type SnapshotData = SnapshotData;
+
+    async fn build_snapshot(&mut self) -> io::Result<Snapshot> {
         // Copy the map (cheap: pictures are shared `Bytes`) and encode it on a blocking
         // thread: every replica of the process snapshots at the same index, and encoding
         // on the async workers would stall all of them at once.
         let (profiles, meta) = {
             let st = self.shared.state.read();
-            let seq = self.shared.snapshot_seq.fetch_add(1, Ordering::Relaxed) + 1;
-            let id = match st.last_applied {
-                Some(l) => format!("{}-{}-{seq}", l.leader_id, l.index),
-                None => format!("--{seq}"),
-            };
             let meta = SnapshotMeta {
                 last_log_id: st.last_applied,
                 last_membership: st.membership.clone(),
-                snapshot_id: id,
             };
             (st.profiles.clone(), meta)
         };
         let data = tokio::task::spawn_blocking(move || postcard::to_stdvec(&profiles))
             .await
-            .map_err(|e| StorageIOError::read_state_machine(&e))?
-            .map_err(|e| StorageIOError::read_state_machine(&e))?;
+            .map_err(io::Error::other)?
+            .map_err(io::Error::other)?;
         let stored = Arc::new(StoredSnapshot {
             meta: meta.clone(),
             data: data.clone(),
@@ -185,80 +177,82 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
         *self.shared.current.lock() = Some(stored);
         Ok(Snapshot {
             meta,
-            snapshot: Box::new(Cursor::new(data)),
+            snapshot: data,
         })
     }
 }
 
+impl StateMachine {
+    /// Applies one entry to the map (recording an `apply` event per write).
+    fn apply_entry(&self, e: Entry) {
+        let mut st = self.shared.state.write();
+        st.last_applied = Some(e.log_id);
+        match e.payload {
+            EntryPayload::Blank => {}
+            EntryPayload::Normal(batch) => {
+                for (position, w) in batch.writes.into_iter().enumerate() {
+                    self.shared.events.record(&w.key, &w.value);
+                    st.profiles.insert(
+                        w.key,
+                        Picture {
+                            value: w.value,
+                            picture: w.picture,
+                            version: version(e.log_id.index, position),
+                        },
+                    );
+                }
+            }
+            EntryPayload::Membership(m) => {
+                st.membership = StoredMembership::new(Some(e.log_id), m);
+            }
+        }
+    }
+}
+
 impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotData = SnapshotData;
     type SnapshotBuilder = StateMachine;
 
-    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), StorageError> {
+    async fn applied_state(&mut self) -> io::Result<(Option<LogId>, StoredMembership)> {
         let st = self.shared.state.read();
         Ok((st.last_applied, st.membership.clone()))
     }
 
-    async fn apply<I>(&mut self, entries: I) -> Result<Vec<()>, StorageError>
+    async fn apply<Strm>(&mut self, mut entries: Strm) -> io::Result<()>
     where
-        I: IntoIterator<Item = Entry> + Send,
-        I::IntoIter: Send,
+        Strm: Stream<Item = io::Result<EntryResponder<TypeConfig>>> + Unpin + Send,
     {
-        let mut out = Vec::new();
-        let mut st = self.shared.state.write();
-        for e in entries {
-            st.last_applied = Some(e.log_id);
-            match e.payload {
-                EntryPayload::Blank => {}
-                EntryPayload::Normal(batch) => {
-                    for (position, w) in batch.writes.into_iter().enumerate() {
-                        self.shared.events.record(&w.key, &w.value);
-                        st.profiles.insert(
-                            w.key,
-                            Picture {
-                                value: w.value,
-                                picture: w.picture,
-                                version: version(e.log_id.index, position),
-                            },
-                        );
-                    }
-                }
-                EntryPayload::Membership(m) => {
-                    st.membership = StoredMembership::new(Some(e.log_id), m);
-                }
+        while let Some((entry, responder)) = entries.try_next().await? {
+            self.apply_entry(entry);
+            if let Some(r) = responder {
+                r.send(());
             }
-            out.push(());
         }
-        Ok(out)
+        Ok(())
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
         self.clone()
     }
 
-    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
-        Ok(Box::new(Cursor::new(Vec::new())))
-    }
-
     async fn install_snapshot(
         &mut self,
         meta: &SnapshotMeta,
-        snapshot: Box<Cursor<Vec<u8>>>,
-    ) -> Result<(), StorageError> {
+        snapshot: SnapshotData,
+    ) -> io::Result<()> {
         let stored = Arc::new(StoredSnapshot {
             meta: meta.clone(),
-            data: snapshot.into_inner(),
+            data: snapshot,
         });
         // Durable first: once the state machine holds it, openraft may purge the log.
         self.save_to_slot(stored.clone()).await?;
-        let sig = stored.meta.signature();
-        self.load_snapshot(stored)
-            .map_err(|e| StorageIOError::read_snapshot(Some(sig), &e).into())
+        self.load_snapshot(stored).map_err(io::Error::other)
     }
 
-    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
+    async fn get_current_snapshot(&mut self) -> io::Result<Option<Snapshot>> {
         Ok(self.shared.current.lock().as_ref().map(|s| Snapshot {
             meta: s.meta.clone(),
-            snapshot: Box::new(Cursor::new(s.data.clone())),
+            snapshot: s.data.clone(),
         }))
     }
 }
@@ -266,13 +260,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::raft::types::LeaderId;
     use crate::cluster::raft::types::{ProfileWrite, WriteBatch};
     use crate::history::JsonlWriter;
-    use openraft::CommittedLeaderId;
+    use openraft::vote::RaftLeaderId as _;
 
     fn batch_entry(index: u64, values: &[(&str, &str)]) -> Entry {
         Entry {
-            log_id: LogId::new(CommittedLeaderId::new(1, 0), index),
+            log_id: LogId::new(LeaderId::new(1, 0), index),
             payload: EntryPayload::Normal(WriteBatch {
                 writes: values
                     .iter()
@@ -298,10 +293,13 @@ mod tests {
         };
         let slot = SnapshotSlot::file(dir.path().join("n.snapshot"));
         let mut sm = StateMachine::restore(slot.clone(), apply_events("a")).unwrap();
-        sm.apply([
+        let entries = [
             batch_entry(1, &[("k", "k#1"), ("j", "j#1"), ("k", "k#2")]),
             batch_entry(2, &[("j", "j#2")]),
-        ])
+        ];
+        sm.apply(futures_util::stream::iter(
+            entries.into_iter().map(|e| Ok((e, None))),
+        ))
         .await
         .unwrap();
         let k = sm.read("k").unwrap();

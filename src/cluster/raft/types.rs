@@ -13,8 +13,6 @@
 //! by appending an entry) and node addresses in the membership (`EmptyNode`: node `i` is
 //! endpoint `node_ids[i]`, fixed for the whole run).
 
-use std::io::Cursor;
-
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +31,12 @@ pub struct WriteBatch {
     pub writes: Vec<ProfileWrite>,
 }
 
+impl std::fmt::Display for WriteBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} writes", self.writes.len())
+    }
+}
+
 /// The system version of the write at `position` in the entry at `index`: compared
 /// lexicographically, it is the order in which Raft applies writes.
 pub fn version(index: u64, position: usize) -> Vec<u64> {
@@ -46,33 +50,46 @@ openraft::declare_raft_types!(
         R = (),
         NodeId = u64,
         Node = openraft::EmptyNode,
-        Entry = openraft::Entry<TypeConfig>,
-        SnapshotData = Cursor<Vec<u8>>,
         AsyncRuntime = openraft::TokioRuntime,
 );
 
 /// openraft's node id: node `i` of the topology is `i as u64`.
 pub type NodeId = u64;
 pub type Node = openraft::EmptyNode;
-pub type Raft = openraft::Raft<TypeConfig>;
-pub type Entry = openraft::Entry<TypeConfig>;
-pub type LogId = openraft::LogId<NodeId>;
-pub type Vote = openraft::Vote<NodeId>;
-pub type StoredMembership = openraft::StoredMembership<NodeId, Node>;
-pub type SnapshotMeta = openraft::SnapshotMeta<NodeId, Node>;
-pub type Snapshot = openraft::storage::Snapshot<TypeConfig>;
-pub type StorageError = openraft::StorageError<NodeId>;
-pub type Metrics = openraft::RaftMetrics<NodeId, Node>;
+/// The encoded state machine a snapshot carries.
+pub type SnapshotData = Vec<u8>;
+pub type Raft = openraft::Raft<TypeConfig, super::state_machine::StateMachine>;
+pub type Entry = openraft::type_config::alias::EntryOf<TypeConfig>;
+pub type LogId = openraft::type_config::alias::LogIdOf<TypeConfig>;
+pub type LeaderId = openraft::type_config::alias::CommittedLeaderIdOf<TypeConfig>;
+pub type Vote = openraft::type_config::alias::VoteOf<TypeConfig>;
+pub type StoredMembership = openraft::type_config::alias::StoredMembershipOf<TypeConfig>;
+pub type SnapshotMeta = openraft::type_config::alias::SnapshotMetaOf<TypeConfig>;
+pub type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, SnapshotData>;
+pub type StorageError = openraft::StorageError<TypeConfig>;
+pub type Metrics = openraft::RaftMetrics<TypeConfig>;
+/// A watch on a node's metrics (read it through `openraft::async_runtime::watch::WatchReceiver`).
+pub type MetricsWatch = openraft::type_config::alias::WatchReceiverOf<TypeConfig, Metrics>;
 
 /// Error types of the RPCs and client calls, with the generic parameters filled in.
 pub mod typ {
-    use super::{Node, NodeId};
-    use openraft::error::{self, Infallible, InstallSnapshotError};
+    use super::TypeConfig;
+    use openraft::error::{self, Infallible};
 
-    pub type RaftError<E = Infallible> = error::RaftError<NodeId, E>;
-    pub type RpcError<E = Infallible> = error::RPCError<NodeId, Node, RaftError<E>>;
-    pub type InstallSnapshotRpcError = RpcError<InstallSnapshotError>;
-    pub type ClientWriteError = error::ClientWriteError<NodeId, Node>;
-    pub type CheckIsLeaderError = error::CheckIsLeaderError<NodeId, Node>;
-    pub type InitializeError = error::InitializeError<NodeId, Node>;
+    pub type RaftError<E = Infallible> = error::RaftError<TypeConfig, E>;
+    pub type RpcError = error::RPCError<TypeConfig>;
+    pub type StreamingError = error::StreamingError<TypeConfig>;
+    pub type ClientWriteError = error::ClientWriteError<TypeConfig>;
+    pub type LinearizableReadError = error::LinearizableReadError<TypeConfig>;
+    pub type InitializeError = error::InitializeError<TypeConfig>;
+    pub type Fatal = error::Fatal<TypeConfig>;
+    pub type VoteRequest = openraft::raft::VoteRequest<TypeConfig>;
+    pub type VoteResponse = openraft::raft::VoteResponse<TypeConfig>;
+    pub type AppendEntriesRequest = openraft::raft::AppendEntriesRequest<TypeConfig>;
+    pub type AppendEntriesResponse = openraft::raft::AppendEntriesResponse<TypeConfig>;
+    pub type StreamAppendResult = openraft::raft::StreamAppendResult<TypeConfig>;
+    pub type SnapshotResponse = openraft::raft::SnapshotResponse<TypeConfig>;
+    pub type TransferLeaderRequest = openraft::raft::TransferLeaderRequest<TypeConfig>;
+    pub type TransferLeaderResponse = openraft::raft::TransferLeaderResponse<TypeConfig>;
+    pub type ClientWriteResult = openraft::raft::ClientWriteResult<TypeConfig>;
 }

@@ -78,6 +78,7 @@ impl Validator {
             ("storage", v.storage.is_some()),
             ("fsync", v.fsync.is_some()),
             ("read_policy", v.read_policy.is_some()),
+            ("leader", v.leader.is_some()),
             ("rpc_timeout", v.rpc_timeout.is_some()),
         ];
         let gossip_keys = [
@@ -229,6 +230,18 @@ impl Validator {
         let read_policy = match v.read_policy.unwrap_or(RawReadPolicy::Linearizable) {
             RawReadPolicy::Linearizable => ReadPolicy::Linearizable,
             RawReadPolicy::Follower => ReadPolicy::Follower,
+            RawReadPolicy::Lease => ReadPolicy::Lease,
+        };
+        let leader = match (&v.leader, topology) {
+            (Some(name), Some(t)) => match raft_leader(t, name) {
+                Ok(node) => Some(node),
+                Err(message) => {
+                    self.issue(&path.key("leader"), message);
+                    ok = false;
+                    None
+                }
+            },
+            _ => None,
         };
         let params = RaftParams {
             heartbeat_interval: heartbeat?,
@@ -238,6 +251,7 @@ impl Validator {
             snapshot_after,
             storage,
             read_policy,
+            leader,
             rpc_timeout: rpc_timeout?,
         };
         ok.then_some(params)
@@ -424,6 +438,25 @@ impl Validator {
         };
         ok.then_some(Some(q))
     }
+}
+
+/// The node a Raft variant's `leader = "<name>"` places the leader on: the node of that name,
+/// or the first node of the DC of that name.
+pub(crate) fn raft_leader(t: &Topology, name: &str) -> Result<NodeIdx, String> {
+    if let Some(i) = t.nodes.iter().position(|n| n.name == name) {
+        return Ok(i);
+    }
+    if let Some(dc) = t.dcs.iter().position(|d| d.name == name) {
+        if let Some(i) = t.nodes_in(dc).next() {
+            return Ok(i);
+        }
+    }
+    let mut known: Vec<&str> = t.dcs.iter().map(|d| d.name.as_str()).collect();
+    known.extend(t.nodes.iter().map(|n| n.name.as_str()));
+    Err(format!(
+        "{name:?} is neither a DC nor a node of the topology (one of: {})",
+        known.join(", ")
+    ))
 }
 
 #[cfg(test)]
