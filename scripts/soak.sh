@@ -7,13 +7,15 @@
 # all `random`: overlapping partitions of every shape, crashes, pauses, loss, latency and
 # clock skew, over 3 DCs and 5 nodes, against
 #   raft          Raft with linearizable reads,
+#   raft-lease    Raft with lease reads (LeaseRead: no quorum round trip while the leader's
+#                 lease holds; linearizable as long as clocks drift less than the lease margin),
 #   gossip-hlc    gossip, last writer wins on hybrid logical clocks,
 #   gossip-quorum gossip with partial quorums (n = 3, r = 2, w = 2).
-# (A Raft variant with lease reads is added here once it exists.)
 #
 # Prints one line per seed and a total:
-#   lin  keys whose Raft history is not linearizable (target 0),
-#   lost acknowledged Raft writes (target 0),
+#   lin  keys whose Raft history is not linearizable, linearizable reads + lease reads
+#        (target 0,0),
+#   lost acknowledged Raft writes, both Raft variants (target 0,0),
 #   conv whether each gossip variant converged after the last heal (target yes; "-" when a
 #        partition was still in force at the end, so there was nothing to expect),
 #   lab  lab_error events over all variants (the lab's own failures: the seed says nothing
@@ -68,6 +70,11 @@ kind = "raft"
 read_policy = "linearizable"
 
 [[variants]]
+name = "raft-lease"
+kind = "raft"
+read_policy = "lease"
+
+[[variants]]
 name = "gossip-hlc"
 kind = "gossip"
 conflict = "lww-hlc"
@@ -116,7 +123,7 @@ mean_duration = "1500ms"
 kinds = ["crash", "pause", "latency", "loss", "clock-skew"]
 EOF
 
-printf '%-5s %-4s %-5s %-17s %-4s %-7s %-9s %s\n' seed lin lost "conv (hlc,quorum)" lab faults overlaps verdict
+printf '%-5s %-5s %-5s %-17s %-4s %-7s %-9s %s\n' seed lin lost "conv (hlc,quorum)" lab faults overlaps verdict
 bad=0
 tot_lin=0 tot_lost=0 tot_lab=0 tot_faults=0 tot_overlaps=0 unconverged=0 failed=0
 for ((seed = first; seed < first + n; seed++)); do
@@ -133,8 +140,12 @@ for ((seed = first; seed < first + n; seed++)); do
         bad=1
         continue
     fi
-    lin=$(jq '.variants.raft.linearizability.keys_not_linearizable // 0' "$summary")
-    lost=$(jq '.variants.raft.lost_writes // 0' "$summary")
+    lin_lin=$(jq '.variants.raft.linearizability.keys_not_linearizable // 0' "$summary")
+    lin_lease=$(jq '.variants["raft-lease"].linearizability.keys_not_linearizable // 0' "$summary")
+    lost_lin=$(jq '.variants.raft.lost_writes // 0' "$summary")
+    lost_lease=$(jq '.variants["raft-lease"].lost_writes // 0' "$summary")
+    lin=$((lin_lin + lin_lease))
+    lost=$((lost_lin + lost_lease))
     # yes / NO, or "-" when a partition was still in force at the end (nothing to expect).
     conv=$(jq -r '[.variants["gossip-hlc"].convergence, .variants["gossip-quorum"].convergence]
         | map(if .expected | not then "-" elif .converged then "yes" else "NO" end) | join(",")' "$summary")
@@ -143,7 +154,7 @@ for ((seed = first; seed < first + n; seed++)); do
     # Fault ends that left an effect in force because another fault still held it.
     overlaps=$(grep '"fault_end"' "$run/raft/events.jsonl" | grep -c 'another fault' || true)
     verdict=$(jq -r '.verdict' "$summary")
-    printf '%-5s %-4s %-5s %-17s %-4s %-7s %-9s %s\n' "$seed" "$lin" "$lost" "$conv" "$lab" "$faults" "$overlaps" "$verdict"
+    printf '%-5s %-5s %-5s %-17s %-4s %-7s %-9s %s\n' "$seed" "$lin_lin,$lin_lease" "$lost_lin,$lost_lease" "$conv" "$lab" "$faults" "$overlaps" "$verdict"
     tot_lin=$((tot_lin + lin))
     tot_lost=$((tot_lost + lost))
     tot_lab=$((tot_lab + lab))
