@@ -27,7 +27,11 @@ args=()
 for v in "${variants[@]}"; do
   args+=(--variant "$v")
 done
+# Other processes (a compiler above all) stretch every hop of a run: the load average around
+# the run tells a measurement of Raft from a measurement of the machine.
+load_before=$(cut -d' ' -f1 /proc/loadavg)
 ./target/release/caplab run "$exp" --out "$out" "${args[@]}" > "$out/terminal.txt" || true
+load_after=$(cut -d' ' -f1 /proc/loadavg)
 summary=$(find "$out" -name summary.json | head -1)
 if [ -z "$summary" ]; then
   cat "$out/terminal.txt"
@@ -35,6 +39,12 @@ if [ -z "$summary" ]; then
   exit 2
 fi
 
+cores=$(nproc)
+echo "load average (1 min) before the run $load_before, after $load_after, on $cores cores"
+if awk -v a="$load_before" -v b="$load_after" -v c="$cores" 'BEGIN { exit !(a > c || b > c) }'; then
+  echo "warning: the machine was busy (load above its core count): latencies above their" \
+    "bound may be the machine's, not Raft's; rerun on an idle machine" >&2
+fi
 python3 - "$summary" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
