@@ -9,8 +9,8 @@
 //! - the message and byte cost of a write on 5, 17 and 65 nodes (node-to-node traffic with
 //!   writes minus the same time idle, divided by the writes).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,9 +19,9 @@ use caplab::cluster::gossip::GossipCluster;
 use caplab::cluster::{ClientOk, ClientOp};
 use caplab::runner::client::CallResult;
 use caplab::runner::pacer::Pacer;
-use common::Harness;
 use hdrhistogram::Histogram;
 use parking_lot::Mutex;
+use support::cluster::Harness;
 
 fn one_dc(nodes: usize) -> String {
     format!(

@@ -6,7 +6,7 @@
 //! fixed sleeps. Delays are small (200 µs inside a DC, 5 ms between DCs) and timeouts short
 //! (heartbeat 50 ms, elections 150-300 ms) to keep the tests fast.
 
-mod common;
+mod support;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,8 +17,8 @@ use caplab::cluster::raft::RaftCluster;
 use caplab::cluster::{ClientOk, Cluster};
 use caplab::history::EventKind;
 use caplab::runner::client::CallResult;
-use common::{three_dcs, Harness};
 use parking_lot::Mutex;
+use support::cluster::{three_dcs, Harness};
 
 fn raft(storage: &str, read_policy: &str) -> String {
     let storage = match storage {

@@ -6,7 +6,7 @@
 //! the run clock; `ok`, `fail` for a definite rejection, `unknown` for an indeterminate
 //! answer or no answer) and handed to [`caplab::check::linearizability::check_history`].
 
-mod common;
+mod support;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -17,8 +17,8 @@ use caplab::cluster::raft::RaftCluster;
 use caplab::cluster::{ClientOk, Cluster};
 use caplab::history::{Device, OpKind, OpRecord, Outcome};
 use caplab::runner::client::CallResult;
-use common::{three_dcs, Harness};
 use parking_lot::Mutex;
+use support::cluster::{three_dcs, Harness};
 
 fn raft(read_policy: &str) -> String {
     format!(
