@@ -6,12 +6,15 @@
 //! of late deliveries by it (see the test's doc). The layer's own added latency, measured
 //! without tolerances, is `benches/net.rs`.
 
+mod support;
+
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use caplab::net::delay::DelayModel;
 use caplab::net::{Endpoint, LinkShape, NetConfig, Network, Role};
 use serde::{Deserialize, Serialize};
+use support::noise;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Probe {
@@ -35,28 +38,6 @@ fn ms(v: u64) -> Duration {
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
-}
-
-/// Overshoots of a 1 ms sleep on a thread of its own, sorted, in µs, while `busy` runs:
-/// how late this machine wakes a thread up right now. Every delivery crosses a few such
-/// wake-ups (delay line, writer task, reader task, the receiving test task).
-async fn with_scheduler_noise<T>(busy: impl std::future::Future<Output = T>) -> (T, Vec<f64>) {
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = stop.clone();
-    let probe = std::thread::spawn(move || {
-        let mut over = Vec::new();
-        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-            let t = Instant::now();
-            std::thread::sleep(ms(1));
-            over.push((t.elapsed().as_secs_f64() - 1e-3) * 1e6);
-        }
-        over
-    });
-    let out = busy.await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut over = probe.join().unwrap();
-    over.sort_by(f64::total_cmp);
-    (out, over)
 }
 
 /// One round: every sender sends `PER_SENDER` probes 4 ms apart; returns the sorted
@@ -117,7 +98,7 @@ const ATTEMPTS: usize = 3;
 
 /// The median must be within 1 ms and the p99 within 2 ms of the configured ones on a quiet
 /// machine. On a loaded one, every delivery is late by the scheduler's wake-up latency,
-/// measured meanwhile by [`with_scheduler_noise`]: the tolerance grows by it (a few
+/// measured meanwhile by `support::noise::Probe`: the tolerance grows by it (a few
 /// wake-ups' worth of the noise at the same quantile). Deliveries are never early, loaded
 /// or not: that bound stays strict.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,13 +126,17 @@ async fn delivery_delay_matches_the_configured_distribution_and_fifo_holds() {
 
     let mut report = Vec::new();
     for attempt in 1..=ATTEMPTS {
-        let (delays_us, noise) = with_scheduler_noise(round(&mut senders, &mut rx)).await;
+        // Every delivery crosses a few wake-ups (delay line, writer task, reader task, the
+        // receiving test task): the probe measures how late they come right now.
+        let probe = noise::Probe::start();
+        let delays_us = round(&mut senders, &mut rx).await;
+        let noise = probe.stop();
         assert!(
             quantile(&delays_us, 0.0) >= 18_000.0 - 1.0,
             "delivered before the minimum delay"
         );
         let (m50, m99) = (quantile(&delays_us, 0.5), quantile(&delays_us, 0.99));
-        let (n50, n99) = (quantile(&noise, 0.5), quantile(&noise, 0.99));
+        let (n50, n99) = (noise.quantile_us(0.5), noise.quantile_us(0.99));
         // Three wake-ups on the way, each late by the noise at that quantile.
         let tol50 = 1000.0 + 3.0 * n50;
         let tol99 = 2000.0 + 3.0 * n99;

@@ -27,22 +27,40 @@ impl Noise {
     }
 }
 
+/// A running probe: sleeps 1 ms over and over on a thread of its own until stopped.
+pub struct Probe {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<f64>>,
+}
+
+impl Probe {
+    pub fn start() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut over = Vec::new();
+            while !flag.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                std::thread::sleep(Duration::from_millis(1));
+                over.push((t.elapsed().as_secs_f64() - 1e-3) * 1e6);
+            }
+            over
+        });
+        Self { stop, thread }
+    }
+
+    /// Stops the probe and returns what it measured.
+    pub fn stop(self) -> Noise {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut over = self.thread.join().expect("noise probe thread");
+        over.sort_by(f64::total_cmp);
+        Noise(over)
+    }
+}
+
 /// Runs `busy` on this thread while a probe thread measures the scheduler's noise.
 pub fn during<T>(busy: impl FnOnce() -> T) -> (T, Noise) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let probe = std::thread::spawn(move || {
-        let mut over = Vec::new();
-        while !flag.load(Ordering::Relaxed) {
-            let t = Instant::now();
-            std::thread::sleep(Duration::from_millis(1));
-            over.push((t.elapsed().as_secs_f64() - 1e-3) * 1e6);
-        }
-        over
-    });
+    let probe = Probe::start();
     let out = busy();
-    stop.store(true, Ordering::Relaxed);
-    let mut over = probe.join().expect("noise probe thread");
-    over.sort_by(f64::total_cmp);
-    (out, Noise(over))
+    (out, probe.stop())
 }
