@@ -71,6 +71,10 @@ enum Command {
         /// Run only this variant (repeatable).
         #[arg(long = "variant", value_name = "NAME")]
         variants: Vec<String>,
+        /// Override the experiment's engine: `real` (loopback TCP, real time) or `sim`
+        /// (the same clusters in virtual time: deterministic and faster than real time).
+        #[arg(long, value_parser = parse_engine)]
+        engine: Option<experiment::Engine>,
     },
     /// Analyse a finished run: writes summary.json and CSVs, prints the comparison table;
     /// exit 0 if every variant met the consistency it claims, 1 if an anomaly was found, 2
@@ -122,6 +126,16 @@ enum Command {
     },
 }
 
+fn parse_engine(s: &str) -> Result<experiment::Engine, String> {
+    match s {
+        "real" => Ok(experiment::Engine::Real),
+        "sim" => Ok(experiment::Engine::Sim),
+        other => Err(format!(
+            "unknown engine {other:?}: expected \"real\" or \"sim\""
+        )),
+    }
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -148,10 +162,15 @@ pub fn main() -> ExitCode {
             seed,
             duration,
             variants,
+            engine,
         } => record::run_file(
             &file,
             &out,
-            &Overrides { seed, duration },
+            &Overrides {
+                seed,
+                duration,
+                engine,
+            },
             &variants,
             t,
             &t.stop,

@@ -29,6 +29,8 @@
 //! - [`record`]: running an experiment (or a sweep) end to end: the session runtime, each
 //!   variant in turn, `run.json` kept up to date as the run goes, signals (Ctrl-C, SIGTERM,
 //!   SIGHUP), then analysis and report; callable from tests without the binary.
+//! - [`sim`]: the switch between the real engine (loopback TCP, real time) and the sim
+//!   engine (the same code on an in-memory network in virtual time).
 //! - [`cli`]: the `caplab` command line: parse arguments, call one [`record`] function,
 //!   print.
 //! - [`seed`] and [`run_dir`]: seed derivation, where a run's files go, and `run.json`
@@ -48,5 +50,6 @@ pub mod report;
 pub mod run_dir;
 pub mod runner;
 pub mod seed;
+pub mod sim;
 pub mod sweep;
 pub mod workload;

@@ -28,7 +28,14 @@ pub struct Linearizability {
     pub keys_linearizable: usize,
     pub keys_not_linearizable: usize,
     pub keys_unknown: usize,
+    /// Wall-clock time the check took: kept for the run's time budget, not written to
+    /// `summary.json` (which is a function of the recorded files alone, so that two sim
+    /// runs of the same seed give the same file).
+    #[serde(skip_serializing)]
     pub elapsed_us: u64,
+    /// Wall-clock time this variant's check was allowed (what the variants before it left
+    /// of the run's budget); not written, for the same reason.
+    #[serde(skip_serializing)]
     pub time_limit_us: u64,
     /// The smallest counterexample found.
     pub counterexample: Option<Counterexample>,

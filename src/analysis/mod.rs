@@ -370,6 +370,7 @@ pub fn analyse_run(run_dir: &Path, opts: &CheckOptions) -> Result<RunAnalysis, A
             experiment: manifest.experiment.clone(),
             run_id: manifest.run_id.clone(),
             seed: manifest.seed,
+            engine: manifest.engine,
             status: manifest.status,
             verdict: Verdict::Consistent,
             reasons,

@@ -27,8 +27,13 @@ use crate::run_dir::manifest::{RunStatus, VariantStatus};
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
     pub experiment: String,
+    /// The run directory's id: named by `run.json`, not written here (`summary.json` is a
+    /// function of the recorded files alone, the same for every sim run of one seed).
+    #[serde(skip_serializing)]
     pub run_id: String,
     pub seed: Option<u64>,
+    /// The engine the run recorded on: `real` or `sim`.
+    pub engine: crate::experiment::Engine,
     /// `run.json`'s status: `ok`, `failed`, `interrupted`, or `running` (killed).
     pub status: RunStatus,
     /// `consistent`, `anomaly`, `incomplete` or `invalid` (see [`Verdict`]).

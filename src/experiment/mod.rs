@@ -29,6 +29,8 @@ use std::time::Duration;
 pub struct Overrides {
     pub seed: Option<u64>,
     pub duration: Option<Duration>,
+    /// `--engine`: replaces the file's `engine`.
+    pub engine: Option<Engine>,
 }
 
 /// An experiment file after loading: the (overridden, seed-filled) raw form, which can be

@@ -32,10 +32,33 @@ pub struct Experiment {
     /// Time after the last scheduled operation during which in-flight operations may finish
     /// and replicas may converge before the clusters are stopped.
     pub cooldown: Duration,
+    /// Which engine runs the clusters: real TCP on loopback, or the same code in virtual time.
+    pub engine: Engine,
     pub topology: Topology,
     pub variants: Vec<Variant>,
     pub workload: Workload,
     pub faults: Vec<Fault>,
+}
+
+/// The engine a run records on (see `crate::sim`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Engine {
+    /// Real TCP connections on 127.0.0.1, real time: what the lab leads with.
+    #[default]
+    Real,
+    /// The same clusters on an in-memory link layer in virtual time: deterministic, and as
+    /// fast as the CPU allows.
+    Sim,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Real => "real",
+            Engine::Sim => "sim",
+        }
+    }
 }
 
 /// Data centres, their nodes and the links between them.

@@ -34,6 +34,9 @@ pub struct RawExperiment {
     pub warmup: Option<DurationText>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cooldown: Option<DurationText>,
+    /// `real` (loopback TCP, the default) or `sim` (virtual time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<RawEngine>,
     pub topology: RawTopology,
     /// At least one is required (checked by validation, which says so more clearly).
     #[serde(default)]
@@ -311,6 +314,13 @@ pub enum RawRouting {
 pub enum RawVariantKind {
     Raft,
     Gossip,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawEngine {
+    Real,
+    Sim,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -38,7 +38,7 @@
 //! Deliberately left out: interactions inside a system (a crash of a paused Raft node is
 //! whatever the cluster's `crash` does to a paused node).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -55,7 +55,7 @@ use crate::net::{EndpointId, Network, OverrideId};
 
 /// The node each `leader`-targeted fault hit, by fault label, shared by the variants of a run.
 #[derive(Debug, Clone, Default)]
-pub struct LeaderMemory(Arc<Mutex<HashMap<String, NodeIdx>>>);
+pub struct LeaderMemory(Arc<Mutex<BTreeMap<String, NodeIdx>>>);
 
 /// What undoes a started fault.
 enum Undo {
@@ -79,22 +79,22 @@ enum Undo {
 #[derive(Default)]
 struct Holds {
     /// How many running faults hold each node crashed.
-    crashed: HashMap<NodeIdx, usize>,
+    crashed: BTreeMap<NodeIdx, usize>,
     /// How many running faults hold each node paused.
-    paused: HashMap<NodeIdx, usize>,
+    paused: BTreeMap<NodeIdx, usize>,
     /// Clock offsets in force per node, oldest first, by fault index.
-    skews: HashMap<NodeIdx, Vec<(usize, i64)>>,
+    skews: BTreeMap<NodeIdx, Vec<(usize, i64)>>,
 }
 
 /// Adds one holder of `node`; true if it is the first.
-fn hold(map: &mut HashMap<NodeIdx, usize>, node: NodeIdx) -> bool {
+fn hold(map: &mut BTreeMap<NodeIdx, usize>, node: NodeIdx) -> bool {
     let n = map.entry(node).or_insert(0);
     *n += 1;
     *n == 1
 }
 
 /// Removes one holder of `node`; returns how many remain.
-fn release(map: &mut HashMap<NodeIdx, usize>, node: NodeIdx) -> usize {
+fn release(map: &mut BTreeMap<NodeIdx, usize>, node: NodeIdx) -> usize {
     let left = match map.get_mut(&node) {
         Some(n) => {
             *n = n.saturating_sub(1);
@@ -138,10 +138,11 @@ impl<C: Cluster> Nemesis<C> {
             }
         }
         steps.sort();
-        let mut undo: HashMap<usize, (Undo, String)> = HashMap::new();
+        let mut undo: BTreeMap<usize, (Undo, String)> = BTreeMap::new();
         let mut holds = Holds::default();
         for (at, is_start, i) in steps {
             tokio::select! {
+                biased;
                 _ = tokio::time::sleep_until((window_start + at).into()) => {}
                 _ = cancel.cancelled() => return Ok(()),
             }

@@ -4,6 +4,8 @@
 //! their times can be compared directly. The clock is an `Instant` captured at the run's
 //! start; it is `Copy`, so every task carries its own.
 //!
+//! Under the sim engine the clock is tokio's virtual one ([`crate::sim::now`]).
+//!
 //! Deliberately left out: wall-clock time. Nodes that need a wall clock (last-writer-wins)
 //! derive it from this clock plus their own skew.
 
@@ -18,7 +20,7 @@ impl RunClock {
     /// Starts the clock now.
     pub fn start() -> Self {
         RunClock {
-            start: Instant::now(),
+            start: crate::sim::now(),
         }
     }
 
@@ -28,7 +30,7 @@ impl RunClock {
 
     /// Microseconds since the run's start.
     pub fn now_us(&self) -> u64 {
-        self.us_at(Instant::now())
+        self.us_at(crate::sim::now())
     }
 
     /// Microseconds from the run's start to `t` (0 for instants before the start).

@@ -1,4 +1,5 @@
-//! The simulated WAN: real TCP on 127.0.0.1, shaped by one link layer.
+//! The simulated WAN: real TCP on 127.0.0.1 (or, for the sim engine, in-memory inboxes in
+//! virtual time), shaped by one link layer.
 //!
 //! Every message between two endpoints (cluster nodes and clients) is handed to the
 //! [`Network`], which picks the directed link's shaping from the topology (a client and a
@@ -6,7 +7,10 @@
 //! drop / send now / queue in the link's pure [`link::LinkState`], and releases queued
 //! messages at their delivery time from the [`delay_line`]. A per-link task then writes the
 //! frames to a real TCP connection to the destination's listener (ports picked by the OS),
-//! whose reader decodes them into the destination's inbox.
+//! whose reader decodes them into the destination's inbox. On the in-memory
+//! [`Transport`] the released frames go straight to the destination's reader task instead,
+//! and the delay line is a task on tokio's (paused, virtual) clock: the shaping, the rules
+//! and the counters are the same code on both.
 //!
 //! At run time the network can cut links (one way or both, per endpoint pair or per DC
 //! pair), heal them, override a DC pair's delay or loss, and pause an endpoint's traffic.
@@ -32,7 +36,8 @@ mod network;
 pub mod stats;
 
 pub use network::{
-    Delivery, Endpoint, LabFault, LinkShape, NetConfig, NetError, Network, OverrideId, Role, Sender,
+    Delivery, Endpoint, LabFault, LinkShape, NetConfig, NetError, Network, OverrideId, Role,
+    Sender, Transport,
 };
 pub use stats::{EndpointStats, LinkStats};
 

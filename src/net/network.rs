@@ -1,14 +1,15 @@
-//! The network handle, endpoints, and the tasks that move frames over TCP.
+//! The network handle, endpoints, and the tasks that move frames over TCP or in memory.
 //!
 //! See the module docs of [`crate::net`] for the data path. This file owns the registry of
 //! endpoints and links, the run-time rules (cuts, pauses, delay and loss overrides), and the
-//! connection tasks: one writer per directed link, one accept loop per listening endpoint,
-//! one reader per accepted connection.
+//! connection tasks: on TCP, one writer per directed link, one accept loop per listening
+//! endpoint, one reader per accepted connection; in memory, one reader per listening
+//! endpoint, fed directly by the links as the delay line releases their frames.
 //!
 //! Deliberately left out: retries. A message to an endpoint that does not listen (crashed)
 //! is dropped and counted as unreachable, as a real network would lose it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,6 +57,8 @@ pub enum NetError {
     },
     #[error("starting the delay-line thread: {0}")]
     DelayLine(std::io::Error),
+    #[error("the in-memory transport needs a current-thread runtime (the sim engine's)")]
+    MemoryNeedsCurrentThread,
     #[error("the network must be created inside a tokio runtime")]
     NoRuntime,
     #[error("unknown {0}")]
@@ -105,6 +108,29 @@ pub struct NetConfig {
     /// Per-link FIFO delivery (true, as TCP would) or independent delays (false).
     pub fifo: bool,
     pub seed: u64,
+    pub transport: Transport,
+}
+
+/// How frames travel once a link releases them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// Real TCP connections on 127.0.0.1, on the OS's clock (the real engine).
+    #[default]
+    Tcp,
+    /// Straight into the destination's inbox, on tokio's clock (the sim engine: a
+    /// current-thread runtime with its clock paused). Same shaping, counters and rules;
+    /// no sockets, no threads.
+    Memory,
+}
+
+impl Transport {
+    /// The time now on this transport's clock.
+    fn now(self) -> Instant {
+        match self {
+            Transport::Tcp => Instant::now(),
+            Transport::Memory => tokio::time::Instant::now().into_std(),
+        }
+    }
 }
 
 impl NetConfig {
@@ -119,6 +145,7 @@ impl NetConfig {
             links: vec![vec![shape; dcs]; dcs],
             fifo: true,
             seed,
+            transport: Transport::Tcp,
         }
     }
 }
@@ -134,8 +161,10 @@ struct EndpointEntry {
     name: String,
     dc: DcIdx,
     role: Role,
-    /// Where the endpoint listens; `None` while it is closed (crashed).
+    /// Where the endpoint listens on TCP; `None` while it is closed (crashed).
     addr: Option<SocketAddr>,
+    /// Its inbox on the in-memory transport; `None` while it is closed (crashed).
+    mem: Option<mpsc::UnboundedSender<(EndpointId, Bytes)>>,
 }
 
 /// Run-time rules; links are recomputed from them whenever they change.
@@ -229,8 +258,40 @@ struct Link {
     from: EndpointId,
     to: EndpointId,
     state: Mutex<LinkState<Bytes>>,
-    tx: mpsc::UnboundedSender<Bytes>,
+    out: LinkOut,
     counters: Arc<LinkCounters>,
+}
+
+/// Where a link's released frames go.
+enum LinkOut {
+    /// To the link's TCP writer task.
+    Tcp(mpsc::UnboundedSender<Bytes>),
+    /// Into the destination's in-memory inbox, looked up at release (it changes when the
+    /// destination crashes and restarts). Weak: the network owns its links.
+    Memory(std::sync::Weak<Inner>),
+}
+
+impl Link {
+    fn put(&self, b: Bytes) {
+        match &self.out {
+            LinkOut::Tcp(tx) => {
+                let _ = tx.send(b);
+            }
+            LinkOut::Memory(inner) => {
+                let inbox = inner.upgrade().and_then(|inner| {
+                    inner
+                        .endpoints
+                        .read()
+                        .get(self.to.0 as usize)
+                        .and_then(|e| e.mem.clone())
+                });
+                let delivered = inbox.is_some_and(|tx| tx.send((self.from, b)).is_ok());
+                if !delivered {
+                    LinkCounters::add(&self.counters.dropped_unreachable, 1);
+                }
+            }
+        }
+    }
 }
 
 impl Wake for Link {
@@ -241,7 +302,7 @@ impl Wake for Link {
         let mut st = self.state.lock();
         let next = st.release(now, woken_for, &mut out);
         for b in out {
-            let _ = self.tx.send(b);
+            self.put(b);
         }
         next
     }
@@ -251,15 +312,22 @@ struct Inner {
     config: NetConfig,
     runtime: tokio::runtime::Handle,
     delay_line: DelayLine,
-    delay_thread: Mutex<Option<JoinHandle<()>>>,
+    delay_thread: Mutex<Option<LineHandle>>,
     endpoints: RwLock<Vec<EndpointEntry>>,
-    links: RwLock<HashMap<(EndpointId, EndpointId), Arc<Link>>>,
+    /// Ordered, so that re-shaping every link (and so the order of wake-ups it schedules)
+    /// is the same on every run.
+    links: RwLock<BTreeMap<(EndpointId, EndpointId), Arc<Link>>>,
     /// Counters outlive links' reader lookups; kept by pair.
     rules: Mutex<Rules>,
     lab_hook: RwLock<Option<LabHook>>,
     lab_faults: AtomicU64,
     cancel: CancellationToken,
     tracker: TaskTracker,
+}
+
+enum LineHandle {
+    Thread(JoinHandle<()>),
+    Task(tokio::task::JoinHandle<()>),
 }
 
 /// A cheap-to-clone handle to the simulated network, generic over the message type `M`.
@@ -329,6 +397,7 @@ impl Drop for ListenGuard {
         self.token.cancel();
         if let Some(e) = self.inner.endpoints.write().get_mut(self.id.0 as usize) {
             e.addr = None;
+            e.mem = None;
         }
     }
 }
@@ -338,6 +407,7 @@ impl<M: Serialize> Endpoint<M> {
         self.sender.from
     }
 
+    /// Where the endpoint listens on TCP (`0.0.0.0:0` on the in-memory transport).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -371,10 +441,23 @@ impl<M> Network<M>
 where
     M: Serialize + DeserializeOwned + Send + 'static,
 {
-    /// Creates a network; must be called inside a tokio runtime.
+    /// Creates a network; must be called inside a tokio runtime (for the in-memory
+    /// transport, a current-thread one).
     pub fn new(config: NetConfig) -> Result<Self, NetError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| NetError::NoRuntime)?;
-        let (delay_line, handle) = DelayLine::start().map_err(NetError::DelayLine)?;
+        let (delay_line, handle) = match config.transport {
+            Transport::Tcp => {
+                let (line, h) = DelayLine::start().map_err(NetError::DelayLine)?;
+                (line, LineHandle::Thread(h))
+            }
+            Transport::Memory => {
+                if runtime.runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread {
+                    return Err(NetError::MemoryNeedsCurrentThread);
+                }
+                let (line, h) = DelayLine::start_task(&runtime);
+                (line, LineHandle::Task(h))
+            }
+        };
         Ok(Network {
             inner: Arc::new(Inner {
                 config,
@@ -382,7 +465,7 @@ where
                 delay_line,
                 delay_thread: Mutex::new(Some(handle)),
                 endpoints: RwLock::new(Vec::new()),
-                links: RwLock::new(HashMap::new()),
+                links: RwLock::new(BTreeMap::new()),
                 rules: Mutex::new(Rules::default()),
                 lab_hook: RwLock::new(None),
                 lab_faults: AtomicU64::new(0),
@@ -401,6 +484,7 @@ where
             dc,
             role,
             addr: None,
+            mem: None,
         });
         EndpointId((eps.len() - 1) as u32)
     }
@@ -416,9 +500,13 @@ where
         self.listen(id).await
     }
 
-    /// Opens (or re-opens, after a crash) an endpoint on a fresh OS-picked port.
+    /// Opens (or re-opens, after a crash) an endpoint: on TCP on a fresh OS-picked port, in
+    /// memory with a fresh inbox (frames sent to its previous life are lost with it).
     pub async fn listen(&self, id: EndpointId) -> Result<Endpoint<M>, NetError> {
         let name = self.name(id).ok_or(NetError::UnknownEndpoint(id))?;
+        if self.inner.config.transport == Transport::Memory {
+            return Ok(self.listen_in_memory(id));
+        }
         let bound = match TcpListener::bind(("127.0.0.1", 0)).await {
             Ok(l) => l.local_addr().map(|a| (l, a)),
             Err(e) => Err(e),
@@ -449,6 +537,29 @@ where
                 token,
             },
         })
+    }
+
+    fn listen_in_memory(&self, id: EndpointId) -> Endpoint<M> {
+        let (raw_tx, raw_rx) = mpsc::unbounded_channel();
+        let (tx, inbox) = mpsc::channel(INBOX_CAPACITY);
+        let token = self.inner.cancel.child_token();
+        self.inner.tracker.spawn_on(
+            memory_read_loop::<M>(raw_rx, id, tx, self.inner.clone(), token.clone()),
+            &self.inner.runtime,
+        );
+        if let Some(e) = self.inner.endpoints.write().get_mut(id.0 as usize) {
+            e.mem = Some(raw_tx);
+        }
+        Endpoint {
+            sender: self.sender(id),
+            inbox,
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            guard: ListenGuard {
+                id,
+                inner: self.inner.clone(),
+                token,
+            },
+        }
     }
 
     /// A sender for `id` without its inbox.
@@ -626,7 +737,7 @@ impl<M> Network<M> {
         self.inner.cancel.cancel();
         self.inner.tracker.close();
         self.inner.tracker.wait().await;
-        self.inner.stop_delay_line();
+        self.inner.stop_delay_line().await;
     }
 }
 
@@ -646,11 +757,18 @@ impl Inner {
             .map_or_else(|| id.to_string(), |e| e.name.clone())
     }
 
-    fn stop_delay_line(&self) {
+    async fn stop_delay_line(&self) {
         self.delay_line.stop();
-        if let Some(h) = self.delay_thread.lock().take() {
-            // The thread exits as soon as it reads the stop command.
-            let _ = h.join();
+        let handle = self.delay_thread.lock().take();
+        match handle {
+            // The line exits as soon as it reads the stop command.
+            Some(LineHandle::Thread(h)) => {
+                let _ = h.join();
+            }
+            Some(LineHandle::Task(h)) => {
+                let _ = h.await;
+            }
+            None => {}
         }
     }
 
@@ -727,25 +845,32 @@ impl Inner {
         state.fifo = self.config.fifo;
         state.blocked = s.blocked;
         state.set_held(s.held);
-        let (tx, rx) = mpsc::unbounded_channel();
+        let counters = Arc::new(LinkCounters::default());
+        let out = match self.config.transport {
+            Transport::Tcp => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                self.tracker.spawn_on(
+                    write_loop(
+                        self.clone(),
+                        from,
+                        to,
+                        rx,
+                        counters.clone(),
+                        self.cancel.clone(),
+                    ),
+                    &self.runtime,
+                );
+                LinkOut::Tcp(tx)
+            }
+            Transport::Memory => LinkOut::Memory(Arc::downgrade(self)),
+        };
         let link = Arc::new(Link {
             from,
             to,
             state: Mutex::new(state),
-            tx,
-            counters: Arc::new(LinkCounters::default()),
+            out,
+            counters,
         });
-        self.tracker.spawn_on(
-            write_loop(
-                self.clone(),
-                from,
-                to,
-                rx,
-                link.counters.clone(),
-                self.cancel.clone(),
-            ),
-            &self.runtime,
-        );
         links.insert((from, to), link.clone());
         Ok(link)
     }
@@ -757,14 +882,22 @@ impl Inner {
         bytes: Bytes,
     ) -> Result<(), NetError> {
         let link = self.link(from, to)?;
+        if std::env::var_os("CAPLAB_DBG_NET").is_some() {
+            eprintln!(
+                "DBGNET {:?} {} {} {} {:02x?}",
+                self.config.transport.now(),
+                from.0,
+                to.0,
+                bytes.len(),
+                &bytes[..bytes.len().min(24)]
+            );
+        }
         let c = &link.counters;
         LinkCounters::add(&c.sent, 1);
         LinkCounters::add(&c.sent_bytes, bytes.len() as u64);
         let mut st = link.state.lock();
-        match st.admit(Instant::now(), bytes) {
-            Admit::SendNow(b) => {
-                let _ = link.tx.send(b);
-            }
+        match st.admit(self.config.transport.now(), bytes) {
+            Admit::SendNow(b) => link.put(b),
             Admit::Queued { wake_at: Some(at) } => {
                 drop(st);
                 self.delay_line.schedule(at, link.clone());
@@ -869,6 +1002,7 @@ async fn write_loop(
     let mut batch = Vec::with_capacity(WRITE_BATCH);
     loop {
         let n = tokio::select! {
+            biased;
             _ = cancel.cancelled() => return,
             n = rx.recv_many(&mut batch, WRITE_BATCH) => n,
         };
@@ -883,6 +1017,7 @@ async fn write_loop(
         if conn.is_none() {
             if let Some(addr) = current {
                 let c = tokio::select! {
+                    biased;
                     _ = cancel.cancelled() => return,
                     c = connect(&inner, addr, from, to) => c,
                 };
@@ -939,6 +1074,7 @@ async fn accept_loop<M>(
 {
     loop {
         let stream = tokio::select! {
+            biased;
             _ = token.cancelled() => return,
             r = listener.accept() => match r {
                 Ok((s, _)) => s,
@@ -962,6 +1098,56 @@ async fn accept_loop<M>(
     }
 }
 
+/// Decodes the frames handed to an in-memory endpoint into its inbox (the in-memory
+/// counterpart of [`read_loop`]; a full inbox holds the frames back, as a slow reader would
+/// hold back TCP).
+async fn memory_read_loop<M>(
+    mut frames: mpsc::UnboundedReceiver<(EndpointId, Bytes)>,
+    me: EndpointId,
+    inbox: mpsc::Sender<Delivery<M>>,
+    inner: Arc<Inner>,
+    token: CancellationToken,
+) where
+    M: DeserializeOwned + Send + 'static,
+{
+    loop {
+        let (from, frame) = tokio::select! {
+            biased;
+            _ = token.cancelled() => return,
+            f = frames.recv() => match f {
+                Some(f) => f,
+                None => return,
+            },
+        };
+        let msg = match frame::decode::<M>(&frame) {
+            Ok(m) => m,
+            Err(e) => {
+                inner.lab(
+                    "net.frame",
+                    format!(
+                        "{} -> {}: undecodable frame: {e}",
+                        inner.endpoint_name(from),
+                        inner.endpoint_name(me)
+                    ),
+                );
+                continue;
+            }
+        };
+        if let Some(c) = inner.counters(from, me) {
+            LinkCounters::add(&c.delivered, 1);
+            LinkCounters::add(&c.delivered_bytes, frame.len() as u64);
+        }
+        let sent = tokio::select! {
+            biased;
+            _ = token.cancelled() => return,
+            r = inbox.send(Delivery { from, msg }) => r,
+        };
+        if sent.is_err() {
+            return;
+        }
+    }
+}
+
 async fn read_loop<M>(
     stream: TcpStream,
     me: EndpointId,
@@ -973,6 +1159,7 @@ async fn read_loop<M>(
 {
     let mut frames = FramedRead::new(stream, frame::codec());
     let hello = tokio::select! {
+        biased;
         _ = token.cancelled() => return,
         f = frames.next() => match f {
             Some(Ok(b)) => match frame::decode::<Hello>(&b) {
@@ -999,6 +1186,7 @@ async fn read_loop<M>(
     let counters = inner.counters(from, me);
     loop {
         let frame = tokio::select! {
+            biased;
             _ = token.cancelled() => return,
             f = frames.next() => match f {
                 Some(Ok(b)) => b,
@@ -1024,6 +1212,7 @@ async fn read_loop<M>(
             LinkCounters::add(&c.delivered_bytes, frame.len() as u64);
         }
         let sent = tokio::select! {
+            biased;
             _ = token.cancelled() => return,
             r = inbox.send(Delivery { from, msg }) => r,
         };

@@ -225,7 +225,7 @@ pub fn run_single(
 ) -> Result<RunOutcome, RecordError> {
     let selected = selected_variants(&loaded.experiment, only);
     let dir = RunDir::create(out, &loaded.experiment.name)?;
-    let session = Session::start(stop.clone())?;
+    let session = Session::start(stop.clone(), loaded.experiment.engine)?;
     console.phase(Phase::Recording);
     let recorded = Recorder::start(loaded, &dir, &selected, console).and_then(|r| {
         dir.point_latest()?;

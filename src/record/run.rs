@@ -72,6 +72,9 @@ impl Recorder {
             experiment: experiment.name.clone(),
             run_id: dir.id.clone(),
             seed: Some(experiment.seed),
+            engine: experiment.engine,
+            reproducible: (experiment.engine == crate::experiment::Engine::Sim)
+                .then_some(super::session::SIM_REPRODUCIBLE),
             status: RunStatus::Running,
             operations: schedule.ops.len(),
             variants: selected
@@ -112,7 +115,7 @@ impl Recorder {
             }
             self.manifest.variants[i].status = VariantStatus::Running;
             self.manifest.write(&self.dir.path)?;
-            let entry = session.runtime.block_on(self.run_one(i, session, console));
+            let entry = session.block_on(self.run_one(i, session, console))?;
             self.manifest.variants[i] = entry;
             self.manifest.write(&self.dir.path)?;
         }

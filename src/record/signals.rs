@@ -121,6 +121,7 @@ impl Signals {
     /// The name of the next signal.
     async fn next(&mut self) -> &'static str {
         tokio::select! {
+            biased;
             _ = self.int.recv() => "Ctrl-C",
             _ = self.term.recv() => "SIGTERM",
             _ = self.hup.recv() => "SIGHUP",

@@ -81,7 +81,7 @@ pub fn run_sweep(
     save(&dir.path, &record)?;
     dir.point_latest()?;
 
-    let session = Session::start(stop.clone())?;
+    let session = Session::start(stop.clone(), plan.base.experiment.engine)?;
     let mut analysed: Vec<(PathBuf, RunAnalysis)> = Vec::new();
     let mut labels = Vec::new();
     let mut worst = 0u8;

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::experiment::VariantKind;
+use crate::experiment::{Engine, VariantKind};
 pub use crate::runner::VariantOutcome;
 
 /// The file name of the manifest in a run directory.
@@ -107,6 +107,13 @@ pub struct RunManifest {
     pub run_id: String,
     /// The experiment's seed (always written; `null` is read as unknown).
     pub seed: Option<u64>,
+    /// The engine the run recorded on (`real` for runs recorded before engines existed).
+    #[serde(default)]
+    pub engine: Engine,
+    /// Under sim: whether the run is bit-reproducible from its `experiment.toml` (false
+    /// when caplab was built without `--cfg tokio_unstable`). Absent for real runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reproducible: Option<bool>,
     pub status: RunStatus,
     /// Operations in `schedule.jsonl`.
     pub operations: usize,
@@ -193,6 +200,8 @@ mod tests {
 
     fn manifest() -> RunManifest {
         RunManifest {
+            engine: Engine::Real,
+            reproducible: None,
             experiment: "tiny".into(),
             run_id: "20261126T072000Z".into(),
             seed: Some(5),

@@ -11,7 +11,7 @@
 //!
 //! Deliberately left out: choosing the node (the runner does) and retrying.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +39,7 @@ pub enum CallResult {
     LabFailure(String),
 }
 
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<ClientResponse>>>>;
+type Pending = Arc<Mutex<BTreeMap<u64, oneshot::Sender<ClientResponse>>>>;
 
 /// One client endpoint.
 pub struct Client<P> {
@@ -58,7 +58,7 @@ where
     pub async fn connect(net: &Network<Wire<P>>, name: &str, dc: DcIdx) -> Result<Self, NetError> {
         let endpoint = net.add_endpoint(name, dc, Role::Client).await?;
         let (sender, mut inbox, guard) = endpoint.split();
-        let pending: Pending = Arc::new(Mutex::new(HashMap::new()));
+        let pending: Pending = Arc::new(Mutex::new(BTreeMap::new()));
         let routes = pending.clone();
         let router = tokio::spawn(async move {
             let _guard = guard;

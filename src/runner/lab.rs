@@ -18,7 +18,7 @@
 //! be the open-loop schedule any more), and budgets other than open files (memory, ports:
 //! their failures are recorded when they happen).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -110,7 +110,7 @@ pub struct LabTally {
 #[derive(Default)]
 struct State {
     sink: Option<RecordSink<Event>>,
-    per_source: HashMap<String, u64>,
+    per_source: BTreeMap<String, u64>,
     tally: LabTally,
 }
 

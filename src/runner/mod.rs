@@ -33,7 +33,7 @@ pub mod client;
 pub mod lab;
 pub mod pacer;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -52,12 +52,12 @@ use crate::cluster::gossip::GossipCluster;
 use crate::cluster::raft::RaftCluster;
 use crate::cluster::SystemVersion;
 use crate::cluster::{ClientOk, ClientOp, Cluster, ClusterContext, ClusterError, Wire};
-use crate::experiment::{Experiment, Routing, Topology, Variant, VariantKind, VariantParams};
+use crate::experiment::{Engine, Experiment, Routing, Variant, VariantKind, VariantParams};
 use crate::faults::{LeaderMemory, Nemesis, PlannedFault};
 use crate::history::writer::WriteError;
 use crate::history::Device;
 use crate::history::{Event, JsonlWriter, OpKind, OpRecord, Outcome, RecordSink, RunClock};
-use crate::net::{LinkShape, LinkStats, NetConfig, NetError, Network, Role};
+use crate::net::{LinkShape, LinkStats, NetConfig, NetError, Network, Role, Transport};
 use crate::workload::{Schedule, ScheduledOp};
 
 /// How long a cluster may take to become ready before the variant fails.
@@ -131,8 +131,10 @@ pub struct VariantOutcome {
     pub pacer_max_late_us: u64,
 }
 
-/// The network shaping of a topology: its client delay, every DC pair's link and FIFO rule.
-pub fn net_config(topology: &Topology, seed: u64) -> NetConfig {
+/// The network of an experiment: its topology's client delay, every DC pair's link and FIFO
+/// rule, and the transport of its engine.
+pub fn net_config(exp: &Experiment, seed: u64) -> NetConfig {
+    let topology = &exp.topology;
     NetConfig {
         client_delay: topology.client_delay.clone(),
         links: topology
@@ -149,6 +151,10 @@ pub fn net_config(topology: &Topology, seed: u64) -> NetConfig {
             .collect(),
         fifo: topology.fifo,
         seed,
+        transport: match exp.engine {
+            Engine::Real => Transport::Tcp,
+            Engine::Sim => Transport::Memory,
+        },
     }
 }
 
@@ -172,21 +178,22 @@ struct Tally {
 /// Runs a variant on cluster type `C`.
 pub async fn run_cluster<C: Cluster>(plan: VariantPlan) -> Result<VariantOutcome, RunError> {
     let exp = plan.experiment.clone();
-    let client_keys: std::collections::HashSet<(String, usize)> = plan
+    let client_keys: std::collections::BTreeSet<(String, usize)> = plan
         .schedule
         .ops
         .iter()
         .map(|op| (plan.schedule.client(op), op.dc))
         .collect();
-    lab::ensure_files(exp.topology.nodes.len() as u64, client_keys.len() as u64)?;
+    if exp.engine == Engine::Real {
+        // The sim engine opens no sockets.
+        lab::ensure_files(exp.topology.nodes.len() as u64, client_keys.len() as u64)?;
+    }
     let history = JsonlWriter::<OpRecord>::create(&plan.dir.join("history.jsonl"))?;
     let events = JsonlWriter::<Event>::create(&plan.dir.join("events.jsonl"))?;
     let clock = RunClock::start();
     let lab = LabRecorder::new(events.sink(), clock);
-    let net: Network<Wire<C::Peer>> = Network::new(net_config(
-        &exp.topology,
-        crate::seed::derive(exp.seed, "net"),
-    ))?;
+    let net: Network<Wire<C::Peer>> =
+        Network::new(net_config(&exp, crate::seed::derive(exp.seed, "net")))?;
     let node_ids: Vec<_> = exp
         .topology
         .nodes
@@ -199,11 +206,11 @@ pub async fn run_cluster<C: Cluster>(plan: VariantPlan) -> Result<VariantOutcome
     }
 
     // One client endpoint per (client, DC): a travelling phone is a new endpoint abroad.
-    let mut client_index: HashMap<(String, usize), usize> = HashMap::new();
+    let mut client_index: BTreeMap<(String, usize), usize> = BTreeMap::new();
     let mut clients: Vec<Client<C::Peer>> = Vec::new();
     for op in &plan.schedule.ops {
         let key = (plan.schedule.client(op), op.dc);
-        if let std::collections::hash_map::Entry::Vacant(slot) = client_index.entry(key) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = client_index.entry(key) {
             let name = format!("{}@{}", slot.key().0, exp.topology.dcs[op.dc].name);
             clients.push(Client::connect(&net, &name, op.dc).await?);
             slot.insert(clients.len() - 1);
@@ -291,7 +298,7 @@ async fn drive<C: Cluster>(
     net: &Network<Wire<C::Peer>>,
     node_ids: &[crate::net::EndpointId],
     clients: Vec<Client<C::Peer>>,
-    client_index: &HashMap<(String, usize), usize>,
+    client_index: &BTreeMap<(String, usize), usize>,
     clock: RunClock,
     history: &JsonlWriter<OpRecord>,
     events: RecordSink<Event>,
@@ -300,6 +307,7 @@ async fn drive<C: Cluster>(
     let exp = &plan.experiment;
     let cancel = &plan.cancel;
     tokio::select! {
+        biased;
         r = cluster.ready(READY_TIMEOUT) => r?,
         _ = cancel.cancelled() => return Ok(VariantOutcome { interrupted: true, ..Default::default() }),
     }
@@ -341,16 +349,21 @@ async fn drive<C: Cluster>(
     let mut tasks = JoinSet::new();
     let mut interrupted = false;
     let mut max_late = Duration::ZERO;
-    let mut pacer = Pacer::start(
-        plan.schedule
-            .ops
-            .iter()
-            .map(|op| t0 + Duration::from_micros(op.at_us))
-            .collect(),
-    )
-    .map_err(|e| RunError::Cluster(ClusterError::Other(format!("starting the pacer: {e}"))))?;
+    let due_times = plan
+        .schedule
+        .ops
+        .iter()
+        .map(|op| t0 + Duration::from_micros(op.at_us))
+        .collect();
+    let mut pacer = match exp.engine {
+        Engine::Real => Pacer::start(due_times).map_err(|e| {
+            RunError::Cluster(ClusterError::Other(format!("starting the pacer: {e}")))
+        })?,
+        Engine::Sim => Pacer::start_task(due_times),
+    };
     loop {
         let i = tokio::select! {
+            biased;
             i = pacer.due.recv() => match i {
                 Some(i) => i,
                 None => break,
@@ -360,8 +373,8 @@ async fn drive<C: Cluster>(
         let Some(op) = plan.schedule.ops.get(i) else {
             break;
         };
-        let late = std::time::Instant::now()
-            .saturating_duration_since(t0 + Duration::from_micros(op.at_us));
+        let late =
+            crate::sim::now().saturating_duration_since(t0 + Duration::from_micros(op.at_us));
         max_late = max_late.max(late);
         if late > PACER_LATE_LIMIT {
             lab.record(
@@ -444,6 +457,7 @@ async fn drive<C: Cluster>(
 /// Sleeps for `d`; returns true if cancelled first.
 async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
     tokio::select! {
+        biased;
         _ = tokio::time::sleep(d) => false,
         _ = cancel.cancelled() => true,
     }
@@ -463,7 +477,7 @@ fn nearest_node(exp: &Experiment, dc: usize, user: usize) -> usize {
 /// seen. The owner's phone and laptop share one session (their account); each friend has
 /// their own.
 #[derive(Default)]
-struct Sessions(parking_lot::Mutex<HashMap<String, SystemVersion>>);
+struct Sessions(parking_lot::Mutex<BTreeMap<String, SystemVersion>>);
 
 impl Sessions {
     fn scope(job: &OpJob) -> String {
@@ -521,6 +535,7 @@ where
     // A user's writes go one after another; reads never wait.
     let _turn = match op.kind {
         OpKind::Write => tokio::select! {
+            biased;
             g = env.user_locks[op.user].lock() => Some(g),
             _ = env.cancel.cancelled() => return,
         },
@@ -544,6 +559,7 @@ where
     };
     let invoke_us = env.clock.now_us();
     let result = tokio::select! {
+        biased;
         r = env.clients[job.client].call(env.node_ids[job.node], client_op, env.timeout) => Some(r),
         _ = env.cancel.cancelled() => None,
     };

@@ -12,6 +12,10 @@
 //! [`super::PACER_LATE_LIMIT`] late (the pacer thread or the async side starved of CPU) is a
 //! `lab_error`, since the load it produced is no longer the configured one.
 //!
+//! Under the sim engine the pacer is a task on the runtime's virtual clock instead
+//! ([`Pacer::start_task`]): virtual time has no scheduler noise, and tokio's timer releases
+//! each operation at the first whole millisecond at or after its due time.
+//!
 //! Deliberately left out: busy-waiting for the last microseconds (it would burn a core the
 //! systems under test need), and running the operations (the receiver spawns them).
 
@@ -24,6 +28,7 @@ use tokio::sync::mpsc;
 pub struct Pacer {
     pub due: mpsc::UnboundedReceiver<usize>,
     thread: Option<JoinHandle<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Pacer {
@@ -47,7 +52,27 @@ impl Pacer {
         Ok(Pacer {
             due: rx,
             thread: Some(thread),
+            task: None,
         })
+    }
+
+    /// Starts releasing `0..times.len()` at `times` from a task on tokio's clock (the sim
+    /// engine's virtual time); must be called inside a tokio runtime.
+    pub fn start_task(times: Vec<Instant>) -> Pacer {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            for (i, due) in times.into_iter().enumerate() {
+                tokio::time::sleep_until(due.into()).await;
+                if tx.send(i).is_err() {
+                    return;
+                }
+            }
+        });
+        Pacer {
+            due: rx,
+            thread: None,
+            task: Some(task),
+        }
     }
 }
 
@@ -57,6 +82,9 @@ impl Drop for Pacer {
         // long sleep to end.
         self.due.close();
         drop(self.thread.take());
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
     }
 }
 

@@ -124,6 +124,7 @@ pub fn parse(source: &str, origin: &str, overrides: &Overrides) -> Result<Plan, 
     let point_overrides = Overrides {
         seed: (!swept("seed")).then_some(base.experiment.seed),
         duration: overrides.duration.filter(|_| !swept("duration")),
+        engine: (!swept("engine")).then_some(base.experiment.engine),
     };
     let mut points = Vec::new();
     let mut issues = Vec::new();

@@ -39,8 +39,7 @@ impl<C: Cluster> Harness<C> {
         let dir = tempfile::tempdir().unwrap();
         let events = JsonlWriter::<Event>::create(&dir.path().join("events.jsonl")).unwrap();
         let clock = RunClock::start();
-        let net: Network<Wire<C::Peer>> =
-            Network::new(net_config(&exp.topology, exp.seed)).unwrap();
+        let net: Network<Wire<C::Peer>> = Network::new(net_config(&exp, exp.seed)).unwrap();
         let nodes: Vec<EndpointId> = exp
             .topology
             .nodes

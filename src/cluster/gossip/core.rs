@@ -33,7 +33,7 @@
 //! changes (the node set is fixed per run), and bounding the digest (one entry per origin
 //! incarnation is small at lab scale).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use rand::seq::IndexedRandom;
@@ -102,13 +102,13 @@ pub struct GossipCore {
     pub(super) config: GossipConfig,
     origin: Origin,
     next_seq: u64,
-    pub(super) store: HashMap<String, Entry>,
-    seen: HashMap<Origin, Seen>,
+    pub(super) store: BTreeMap<String, Entry>,
+    seen: BTreeMap<Origin, Seen>,
     hlc: (u64, u32),
     rng: ChaCha8Rng,
     next_round_us: u64,
     pub(super) next_token: u64,
-    pending: HashMap<u64, Pending>,
+    pending: BTreeMap<u64, Pending>,
     /// Quorum and session state (see `quorum`).
     pub(super) coord: Coordinator,
 }
@@ -125,13 +125,13 @@ impl GossipCore {
                 incarnation,
             },
             next_seq: 1,
-            store: HashMap::new(),
-            seen: HashMap::new(),
+            store: BTreeMap::new(),
+            seen: BTreeMap::new(),
             hlc: (0, 0),
             rng: ChaCha8Rng::seed_from_u64(seed),
             next_round_us: 0,
             next_token: 1,
-            pending: HashMap::new(),
+            pending: BTreeMap::new(),
             coord: Coordinator::new(Ring::new(vec![0; nodes as usize])),
         }
     }
@@ -454,7 +454,7 @@ impl GossipCore {
 
     /// Live entries the holder of `digest` has not seen.
     fn missing_for(&self, digest: &Digest) -> Vec<Update> {
-        let theirs: HashMap<Origin, &Summary> = digest.iter().map(|s| (s.origin, s)).collect();
+        let theirs: BTreeMap<Origin, &Summary> = digest.iter().map(|s| (s.origin, s)).collect();
         let known = |e: &Entry| {
             theirs
                 .get(&e.origin)

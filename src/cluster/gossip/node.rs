@@ -9,7 +9,7 @@
 //! counts are the protocol's own) and fsync (a durable replica's log survives our simulated
 //! crash, which is a process crash, not a power cut).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -111,18 +111,19 @@ impl DurableLog {
 
 /// Runs a replica until cancelled.
 pub(super) async fn run_node(mut core: GossipCore, mut env: NodeEnv) {
-    let by_endpoint: HashMap<EndpointId, NodeId> = env
+    let by_endpoint: BTreeMap<EndpointId, NodeId> = env
         .node_ids
         .iter()
         .enumerate()
         .map(|(i, e)| (*e, i as NodeId))
         .collect();
-    let mut pending: HashMap<u64, (EndpointId, u64)> = HashMap::new();
+    let mut pending: BTreeMap<u64, (EndpointId, u64)> = BTreeMap::new();
     let mut next_req = 0u64;
     loop {
         // A paused node does nothing at all until resumed (its traffic is held meanwhile).
         while *env.paused.borrow() {
             tokio::select! {
+                biased;
                 _ = env.cancel.cancelled() => return,
                 r = env.paused.changed() => if r.is_err() { return },
             }
@@ -130,9 +131,10 @@ pub(super) async fn run_node(mut core: GossipCore, mut env: NodeEnv) {
         let wake = core.next_tick_us().map(|t| {
             env.clock
                 .instant_at(Duration::from_micros(t))
-                .max(std::time::Instant::now())
+                .max(crate::sim::now())
         });
         let delivery = tokio::select! {
+            biased;
             _ = env.cancel.cancelled() => return,
             _ = env.paused.changed() => continue,
             _ = sleep_until(wake) => None,
@@ -212,7 +214,7 @@ fn carry_out(
     core: &GossipCore,
     env: &mut NodeEnv,
     out: Output,
-    pending: &mut HashMap<u64, (EndpointId, u64)>,
+    pending: &mut BTreeMap<u64, (EndpointId, u64)>,
 ) -> Result<(), ClusterError> {
     for (peer, msg) in out.send {
         if let Some(to) = env.node_ids.get(peer as usize) {

@@ -30,7 +30,7 @@
 //! stand-in replica that also answers reads) and Merkle trees (anti-entropy uses the
 //! digests of `core`).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use super::core::{to_update, GossipCore};
 use super::types::{NodeId, Now, Output, PeerMsg, ReadAnswer, ReqId, Update, Version};
@@ -415,7 +415,7 @@ impl GossipCore {
 }
 
 /// The tokens of the waits in `waits` whose deadline is at or before `t`.
-fn due<W>(waits: &HashMap<u64, W>, t: u64, deadline: impl Fn(&W) -> u64) -> Vec<u64> {
+fn due<W>(waits: &BTreeMap<u64, W>, t: u64, deadline: impl Fn(&W) -> u64) -> Vec<u64> {
     waits
         .iter()
         .filter(|(_, w)| deadline(w) <= t)
@@ -433,7 +433,7 @@ fn answer(newest: &Option<Update>) -> ReadAnswer {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeMap, HashSet};
+    use std::collections::{BTreeMap, BTreeSet};
     use std::time::Duration;
 
     use bytes::Bytes;
@@ -467,7 +467,7 @@ mod tests {
         queue: Vec<(u64, NodeId, NodeId, PeerMsg)>,
         rng: ChaCha8Rng,
         max_delay_us: u64,
-        cut: HashSet<NodeId>,
+        cut: BTreeSet<NodeId>,
         t: u64,
         acked: BTreeMap<ReqId, (u64, Version)>,
         answers: BTreeMap<ReqId, ReadAnswer>,
@@ -483,7 +483,7 @@ mod tests {
                 queue: Vec::new(),
                 rng: ChaCha8Rng::seed_from_u64(7),
                 max_delay_us,
-                cut: HashSet::new(),
+                cut: BTreeSet::new(),
                 t: 0,
                 acked: BTreeMap::new(),
                 answers: BTreeMap::new(),

@@ -8,7 +8,7 @@
 //!
 //! Deliberately left out: the protocol itself (see `quorum`).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::ring::Ring;
@@ -47,11 +47,11 @@ pub(super) struct SessionWait {
 /// The coordinator state of a replica.
 pub struct Coordinator {
     pub ring: Arc<Ring>,
-    pub(super) writes: HashMap<u64, WriteWait>,
-    pub(super) reads: HashMap<u64, ReadWait>,
-    pub(super) sessions: HashMap<u64, SessionWait>,
+    pub(super) writes: BTreeMap<u64, WriteWait>,
+    pub(super) reads: BTreeMap<u64, ReadWait>,
+    pub(super) sessions: BTreeMap<u64, SessionWait>,
     /// Per replica, per key: the newest write it has not acknowledged.
-    pub(super) hints: HashMap<NodeId, HashMap<String, Update>>,
+    pub(super) hints: BTreeMap<NodeId, BTreeMap<String, Update>>,
     pub(super) next_hint_us: u64,
 }
 
@@ -59,10 +59,10 @@ impl Coordinator {
     pub fn new(ring: Ring) -> Coordinator {
         Coordinator {
             ring: Arc::new(ring),
-            writes: HashMap::new(),
-            reads: HashMap::new(),
-            sessions: HashMap::new(),
-            hints: HashMap::new(),
+            writes: BTreeMap::new(),
+            reads: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            hints: BTreeMap::new(),
             next_hint_us: 0,
         }
     }
@@ -81,6 +81,6 @@ impl Coordinator {
 
     /// Writes held for other replicas (hinted handoff), in all.
     pub fn hints_held(&self) -> usize {
-        self.hints.values().map(HashMap::len).sum()
+        self.hints.values().map(BTreeMap::len).sum()
     }
 }

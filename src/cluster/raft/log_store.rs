@@ -241,9 +241,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         };
         // Freeing thousands of pictures takes milliseconds: not on an async worker, where
         // it would stall every node of the process.
+        // (Under the sim engine, inline: no thread may run beside a sim run.)
         match tokio::runtime::Handle::try_current() {
-            Ok(rt) => drop(rt.spawn_blocking(move || drop(purged))),
-            Err(_) => drop(purged),
+            Ok(rt) if !crate::sim::active() => drop(rt.spawn_blocking(move || drop(purged))),
+            _ => drop(purged),
         }
         self.persist(&[RecordRef::Purge { upto: log_id }], None)
     }

@@ -54,6 +54,7 @@ pub mod log_file;
 pub mod log_store;
 pub mod network;
 mod node;
+pub mod runtime;
 pub mod snapshot;
 pub mod state_machine;
 pub mod types;
@@ -138,6 +139,8 @@ pub struct RaftCluster {
     slots: Vec<Slot>,
     /// Bumped on every metrics change of any node; [`RaftCluster::ready`] waits on it.
     changes: watch::Sender<u64>,
+    /// Replication stream ids, shared by every incarnation of every node.
+    streams: network::StreamIds,
 }
 
 /// openraft's configuration for a variant's parameters.
@@ -210,6 +213,7 @@ impl RaftCluster {
             node_ids: self.node_ids.clone(),
             rpc_timeout: self.params.rpc_timeout,
             backoff: self.params.heartbeat_interval.min(self.params.rpc_timeout),
+            streams: self.streams.clone(),
         };
         let raft = Raft::new(
             node as NodeId,
@@ -246,7 +250,7 @@ impl RaftCluster {
             forward_timeout: self.params.rpc_timeout * 3,
             pending_writes: Arc::new(AtomicUsize::new(0)),
             pending_reads: AtomicUsize::new(0),
-            snapshots: parking_lot::Mutex::new(std::collections::HashMap::new()),
+            snapshots: parking_lot::Mutex::new(std::collections::BTreeMap::new()),
         });
         let driver = tokio::spawn(node::run_driver(
             service,
@@ -283,7 +287,7 @@ impl RaftCluster {
         let _ = inc.raft.shutdown().await;
         let _ = inc.watcher.await;
         let log = inc.log;
-        let _ = tokio::task::spawn_blocking(move || log.close()).await;
+        let _ = crate::sim::blocking(move || log.close()).await;
     }
 
     /// Asks leader `from` to hand leadership to `to` (openraft's TransferLeader: `from` stops
@@ -403,6 +407,9 @@ impl Cluster for RaftCluster {
             )));
         };
         let params = params.clone();
+        // openraft's election timeouts come from this thread's seeded stream (under the sim
+        // engine, every task of the run draws from it in a deterministic order).
+        runtime::seed_this_thread(crate::seed::derive(ctx.seed, "openraft"));
         let config = Arc::new(openraft_config(&ctx.variant.name, &params)?);
         let nodes = &ctx.experiment.topology.nodes;
         if ctx.node_ids.len() != nodes.len() || nodes.is_empty() {
@@ -466,6 +473,7 @@ impl Cluster for RaftCluster {
             events: ctx.events.clone(),
             slots,
             changes: watch::channel(0).0,
+            streams: network::StreamIds::default(),
         };
         for i in 0..cluster.slots.len() {
             let inc = match cluster.launch(i).await {

@@ -27,7 +27,7 @@
 //! Deliberately left out: connection management (the network layer owns the TCP
 //! connections) and resuming an interrupted snapshot transfer (it restarts from the start).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -145,7 +145,7 @@ pub enum CallError {
     Refused(EndpointId, String),
 }
 
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<RpcResponse>>>>;
+type Pending = Arc<Mutex<BTreeMap<u64, oneshot::Sender<RpcResponse>>>>;
 
 /// Sends requests from one node and matches their responses. Cheap to clone; one per
 /// incarnation of a node (a restarted node starts with no calls in flight).
@@ -187,7 +187,7 @@ impl Rpc {
     pub fn new(sender: Sender<Wire<RaftPeer>>) -> Self {
         Rpc {
             sender,
-            pending: Arc::new(Mutex::new(HashMap::new())),
+            pending: Arc::new(Mutex::new(BTreeMap::new())),
             next_id: Arc::new(AtomicU64::new(1)),
         }
     }
@@ -306,15 +306,27 @@ pub struct Network {
     pub node_ids: Arc<Vec<EndpointId>>,
     pub rpc_timeout: Duration,
     pub backoff: Duration,
+    pub streams: StreamIds,
 }
 
-/// Ids of replication streams and snapshot transfers: unique in the process, so a restarted
-/// node never reuses an id its peers still associate with its previous incarnation, and a
-/// newer stream from a node always has a larger id.
-static NEXT_STREAM: AtomicU64 = AtomicU64::new(1);
+/// Ids of replication streams and snapshot transfers, one counter per cluster (shared by
+/// every incarnation of its nodes): a restarted node never reuses an id its peers still
+/// associate with its previous incarnation, and a newer stream from a node always has a
+/// larger id. Per cluster, not per process, so that a run's messages (and their sizes) do
+/// not depend on what ran before it in the same process.
+#[derive(Debug, Clone)]
+pub struct StreamIds(Arc<AtomicU64>);
 
-fn next_stream_id() -> u64 {
-    NEXT_STREAM.fetch_add(1, Ordering::Relaxed)
+impl Default for StreamIds {
+    fn default() -> Self {
+        StreamIds(Arc::new(AtomicU64::new(1)))
+    }
+}
+
+impl StreamIds {
+    fn next(&self) -> u64 {
+        self.0.fetch_add(1, Ordering::Relaxed)
+    }
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -345,6 +357,7 @@ impl Network {
                 .and_then(|i| self.node_ids.get(i).copied()),
             rpc_timeout: self.rpc_timeout,
             backoff: self.backoff,
+            streams: self.streams.clone(),
         }
     }
 }
@@ -358,6 +371,7 @@ pub struct PeerClient {
     to: Option<EndpointId>,
     rpc_timeout: Duration,
     backoff: Duration,
+    streams: StreamIds,
 }
 
 fn unreachable(e: &(impl std::error::Error + 'static)) -> typ::RpcError {
@@ -469,7 +483,7 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         let timeout = self.rpc_timeout;
         let rpc = self.rpc.clone();
         let to = self.endpoint();
-        let stream = next_stream_id();
+        let stream = self.streams.next();
         let lane = self.lane;
         Box::pin(async move {
             let to = to.map_err(|e| unreachable(&e))?;
@@ -562,7 +576,7 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         option: RPCOption,
     ) -> Result<typ::SnapshotResponse, typ::StreamingError> {
         let to = self.endpoint().map_err(|e| Unreachable::new(&e))?;
-        let transfer = next_stream_id();
+        let transfer = self.streams.next();
         let timeout = self.timeout(&option);
         let data = snapshot.snapshot;
         let meta = snapshot.meta;
@@ -600,6 +614,7 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
             }
         };
         tokio::select! {
+            biased;
             closed = cancel => Err(closed.into()),
             r = send_all => r,
         }

@@ -51,7 +51,7 @@
 //! Deliberately left out: retrying on a new leader (the client decides) and de-duplicating
 //! retried writes.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,7 +119,7 @@ pub(super) struct Service {
     pub pending_reads: AtomicUsize,
     /// Snapshot being received, by sender: (transfer id, bytes so far). A std mutex is fine:
     /// never held across an await.
-    pub snapshots: Mutex<HashMap<EndpointId, (u64, Vec<u8>)>>,
+    pub snapshots: Mutex<BTreeMap<EndpointId, (u64, Vec<u8>)>>,
 }
 
 /// Decrements a pending counter when dropped.
@@ -324,6 +324,7 @@ pub(super) async fn run_proposer(
     let mut waiting = JoinSet::new();
     loop {
         let first = tokio::select! {
+            biased;
             _ = cancel.cancelled() => break,
             p = proposals.recv() => match p {
                 Some(p) => p,
@@ -415,12 +416,14 @@ pub(super) async fn run_driver(
         // A paused node takes nothing from its inbox until resumed.
         if *paused.borrow_and_update() {
             tokio::select! {
+                biased;
                 _ = cancel.cancelled() => break,
                 r = paused.changed() => if r.is_err() { break },
             }
             continue;
         }
         let delivery = tokio::select! {
+            biased;
             _ = cancel.cancelled() => break,
             r = paused.changed() => { if r.is_err() { break } continue }
             d = endpoint.recv() => match d {
@@ -443,7 +446,7 @@ type StreamMsg = (u64, u64, typ::AppendEntriesRequest);
 /// heartbeats), the newest stream's id and the sender feeding its task. A leader has one
 /// stream per lane at a time, so messages of an older stream are dropped (its leader gave up
 /// on it) and a newer one replaces it (dropping the sender ends the older stream's task).
-type Streams = HashMap<(EndpointId, u8), (u64, mpsc::UnboundedSender<StreamMsg>)>;
+type Streams = BTreeMap<(EndpointId, u8), (u64, mpsc::UnboundedSender<StreamMsg>)>;
 
 fn dispatch(
     service: &Arc<Service>,
@@ -590,6 +593,7 @@ async fn run_append_stream(
     let mut answer_to: VecDeque<u64> = VecDeque::new();
     loop {
         tokio::select! {
+            biased;
             m = inbox.recv() => {
                 let Some((seq, rpc_id, req)) = m else { break };
                 early.insert(seq, (rpc_id, req));
@@ -646,6 +650,7 @@ pub(super) async fn watch_metrics(
         }
         changes.send_modify(|n| *n = n.wrapping_add(1));
         tokio::select! {
+            biased;
             _ = cancel.cancelled() => return,
             r = metrics.changed() => if r.is_err() { return },
         }

@@ -143,7 +143,7 @@ impl StateMachine {
         match &slot {
             // Nothing to block on.
             SnapshotSlot::Memory(_) => slot.save(snapshot),
-            SnapshotSlot::File(_) => tokio::task::spawn_blocking(move || slot.save(snapshot))
+            SnapshotSlot::File(_) => crate::sim::blocking(move || slot.save(snapshot))
                 .await
                 .unwrap_or_else(|e| Err(io::Error::other(e))),
         }
@@ -165,7 +165,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
             };
             (st.profiles.clone(), meta)
         };
-        let data = tokio::task::spawn_blocking(move || postcard::to_stdvec(&profiles))
+        let data = crate::sim::blocking(move || postcard::to_stdvec(&profiles))
             .await
             .map_err(io::Error::other)?
             .map_err(io::Error::other)?;

@@ -50,7 +50,7 @@ openraft::declare_raft_types!(
         R = (),
         NodeId = u64,
         Node = openraft::EmptyNode,
-        AsyncRuntime = openraft::TokioRuntime,
+        AsyncRuntime = super::runtime::SeededTokio,
 );
 
 /// openraft's node id: node `i` of the topology is `i as u64`.

@@ -14,6 +14,9 @@ use crate::experiment::raw::DurationText;
 /// Most nodes an experiment may have in total (every node is a process-local server with its
 /// own sockets, on one machine).
 pub(crate) const MAX_NODES: usize = 128;
+/// Most nodes with `engine = "sim"`: nodes there are tasks on an in-memory network, with no
+/// sockets or file descriptors, so only memory and CPU time bound them.
+pub(crate) const MAX_SIM_NODES: usize = 2000;
 /// Most users a workload may have.
 pub(crate) const MAX_USERS: usize = 100_000;
 /// Highest total operation rate, in operations per second.

@@ -69,6 +69,13 @@ pub(crate) fn parse_and_validate(
         ));
         overridden.push(KeyPath::root().key("duration"));
     }
+    if let Some(engine) = overrides.engine {
+        raw.engine = Some(match engine {
+            Engine::Real => RawEngine::Real,
+            Engine::Sim => RawEngine::Sim,
+        });
+        overridden.push(KeyPath::root().key("engine"));
+    }
     if raw.seed.is_none() {
         raw.seed = Some(rand::random::<u64>() >> 1);
     }
@@ -131,7 +138,7 @@ impl Names {
             .dcs
             .values()
             .fold(0usize, |acc, dc| acc.saturating_add(dc.nodes));
-        let nodes = (total <= MAX_NODES).then(|| {
+        let nodes = (total <= MAX_SIM_NODES).then(|| {
             raw.dcs
                 .iter()
                 .flat_map(|(name, dc)| (1..=dc.nodes).map(move |n| format!("{name}-{n}")))
@@ -228,8 +235,24 @@ impl Validator {
                 );
             }
         }
-        let topology = self.topology(&raw.topology, &names);
+        let engine = match raw.engine {
+            None | Some(RawEngine::Real) => Engine::Real,
+            Some(RawEngine::Sim) => Engine::Sim,
+        };
+        let topology = self.topology(&raw.topology, &names, engine);
         let variants = self.variants(&raw.variants, &names, topology.as_ref());
+        if engine == Engine::Sim {
+            for (i, v) in raw.variants.iter().enumerate() {
+                if v.storage == Some(RawStorage::Disk) {
+                    self.issue(
+                        &root.key("variants").index(i).key("storage"),
+                        "\"disk\" needs engine = \"real\": the sim engine runs in virtual time \
+                         and does not model disk writes or fsync (use storage = \"memory\", \
+                         which also survives a simulated crash)",
+                    );
+                }
+            }
+        }
         let workload = self.workload(&raw.workload, &names, duration);
         let faults = self.faults(&raw.faults, &names, duration, cooldown);
 
@@ -241,6 +264,7 @@ impl Validator {
             duration: duration?,
             warmup: warmup?,
             cooldown: cooldown?,
+            engine,
             topology: topology?,
             variants: variants?,
             workload: workload?,
@@ -400,6 +424,7 @@ mod tests {
         let overrides = Overrides {
             seed: Some(9),
             duration: Some(Duration::from_secs(90)),
+            engine: None,
         };
         let loaded = parse(QUICKSTART, "q.toml", &overrides).unwrap();
         assert_eq!(loaded.experiment.seed, 9);
@@ -412,6 +437,7 @@ mod tests {
         let overrides = Overrides {
             seed: None,
             duration: Some(ms(1500)),
+            engine: None,
         };
         assert_eq!(
             parse(&source, "q.toml", &overrides)
@@ -427,6 +453,7 @@ mod tests {
         let overrides = Overrides {
             seed: Some(u64::MAX),
             duration: Some(Duration::ZERO),
+            engine: None,
         };
         let err = parse(QUICKSTART, "q.toml", &overrides)
             .unwrap_err()

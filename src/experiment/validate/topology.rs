@@ -13,7 +13,12 @@ use crate::experiment::raw::*;
 use crate::net::delay::DelayModel;
 
 impl Validator {
-    pub(super) fn topology(&mut self, raw: &RawTopology, names: &Names) -> Option<Topology> {
+    pub(super) fn topology(
+        &mut self,
+        raw: &RawTopology,
+        names: &Names,
+        engine: Engine,
+    ) -> Option<Topology> {
         let path = KeyPath::root().key("topology");
         let dcs_path = path.key("dcs");
         let mut ok = true;
@@ -41,10 +46,20 @@ impl Validator {
             .dcs
             .values()
             .fold(0usize, |acc, dc| acc.saturating_add(dc.nodes));
-        if total > MAX_NODES {
+        let cap = match engine {
+            Engine::Real => MAX_NODES,
+            Engine::Sim => MAX_SIM_NODES,
+        };
+        if total > cap {
+            let hint = match engine {
+                Engine::Real => {
+                    format!(" with engine = \"real\" (engine = \"sim\" allows {MAX_SIM_NODES})")
+                }
+                Engine::Sim => " with engine = \"sim\"".to_owned(),
+            };
             self.issue(
                 &dcs_path,
-                format!("{total} nodes in total; at most {MAX_NODES} are supported"),
+                format!("{total} nodes in total; at most {cap} are supported{hint}"),
             );
             ok = false;
         }
