@@ -193,9 +193,15 @@ pub fn main() -> ExitCode {
             run_dirs,
             out,
             results,
-        } => record::compare(&run_dirs, out.as_deref(), &results).map(|out| {
-            println!("charts: {}", out.join(crate::report::CHARTS_DIR).display());
-            println!("report: {}", out.join("report.html").display());
+        } => record::compare(&run_dirs, out.as_deref(), &results).map(|c| {
+            if let Some(e) = &c.engines {
+                println!("{}", e.table());
+            }
+            println!(
+                "charts: {}",
+                c.dir.join(crate::report::CHARTS_DIR).display()
+            );
+            println!("report: {}", c.dir.join("report.html").display());
             0
         }),
         Command::Init { name, dir } => return report(init(&name, &dir)),

@@ -25,6 +25,7 @@
 //! Deliberately left out: running variants or points in parallel (they would share the
 //! machine's cores and disturb each other's timing), and resuming a killed run.
 
+pub mod engines;
 pub mod run;
 pub mod session;
 pub mod signals;
@@ -305,13 +306,25 @@ pub fn plot(dir: &Path) -> Result<(usize, PathBuf), RecordError> {
     Ok((files.len(), charts))
 }
 
+/// What `caplab compare` wrote.
+#[derive(Debug)]
+pub struct Compared {
+    /// The comparison folder.
+    pub dir: PathBuf,
+    /// For two runs of one experiment and seed on different engines: whether they agree
+    /// (also written to `engines.json` in the folder).
+    pub engines: Option<engines::EngineComparison>,
+}
+
 /// `caplab compare`: one comparison report of several runs in `out` (default: a new
-/// `<results>/compare/<id>/`); never into an existing run directory. Returns the folder.
+/// `<results>/compare/<id>/`); never into an existing run directory. Two runs of one
+/// experiment and seed on the two engines are also compared metric by metric
+/// ([`engines`]).
 pub fn compare(
     run_dirs: &[PathBuf],
     out: Option<&Path>,
     results: &Path,
-) -> Result<PathBuf, RecordError> {
+) -> Result<Compared, RecordError> {
     if let Some(o) = out.filter(|o| crate::run_dir::is_run_dir(o)) {
         return Err(RecordError::OutIsRunDir(o.to_path_buf()));
     }
@@ -327,7 +340,19 @@ pub fn compare(
         path: out.clone(),
         source,
     })?;
-    Ok(out)
+    let engines = match runs.as_slice() {
+        [(_, a), (_, b)] => engines::compare(&a.summary, &b.summary),
+        _ => None,
+    };
+    if let Some(e) = &engines {
+        let path = out.join("engines.json");
+        let json = serde_json::to_vec_pretty(e).map_err(|source| RecordError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        write_file(&path, &json)?;
+    }
+    Ok(Compared { dir: out, engines })
 }
 
 /// Analyses a run without writing anything.
