@@ -71,6 +71,11 @@ enum Command {
         /// Run only this variant (repeatable).
         #[arg(long = "variant", value_name = "NAME")]
         variants: Vec<String>,
+        /// Run every point N times with seeds derived from the experiment's (the first is
+        /// the seed itself) and report the mean and 95% confidence interval of each metric;
+        /// overrides `[sweep] seeds`. A file without [sweep] becomes N runs in one folder.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+        seeds: Option<u32>,
     },
     /// Analyse a finished run: writes summary.json and CSVs, prints the comparison table;
     /// exit 0 if every variant met the consistency it claims, 1 if an anomaly was found, 2
@@ -148,10 +153,12 @@ pub fn main() -> ExitCode {
             seed,
             duration,
             variants,
-        } => record::run_file(
+            seeds,
+        } => record::run_file_repeated(
             &file,
             &out,
             &Overrides { seed, duration },
+            seeds.map(|n| n as usize),
             &variants,
             t,
             &t.stop,
