@@ -117,7 +117,16 @@ pub fn chart(record: &SweepRecord, metric: &MetricRecord) -> SweepChart {
                     (None, Some(seg)) if !seg.is_empty() => segments.push(Vec::new()),
                     _ => {}
                 }
-                let ci = stats.and_then(|s| Some((s.ci_low?, s.ci_high?)));
+                // Every metric is at least 0 (and a share at most 1): the band is drawn
+                // within those bounds; `sweep.json` keeps the interval as computed.
+                let ci = stats.and_then(|s| {
+                    let hi = if metric.unit == "share" {
+                        s.ci_high?.min(1.0)
+                    } else {
+                        s.ci_high?
+                    };
+                    Some((s.ci_low?.max(0.0), hi))
+                });
                 match (ci, bands.last_mut()) {
                     (Some((lo, hi)), Some(band)) => band.push((*x, lo, hi)),
                     (None, Some(band)) if !band.is_empty() => bands.push(Vec::new()),
@@ -200,15 +209,14 @@ pub fn chart(record: &SweepRecord, metric: &MetricRecord) -> SweepChart {
     };
     if repeated {
         caption.push_str(&format!(
-            "; each marker is the mean of {} runs with different seeds, the band its 95% \
-             confidence interval (Student t), faint dots the single runs",
+            "; markers: mean of {} seeds, band: 95% CI (Student t), faint dots: single runs",
             record.seeds
         ));
     } else {
         caption.push_str("; each marker is one run");
     }
     if !theory.is_empty() {
-        caption.push_str("; dashed: gossip theory, not fitted (see docs/metrics.md)");
+        caption.push_str("; dashed: theory, not fitted");
     }
     SweepChart {
         stem: format!("sweep-{}", metric.name),
@@ -420,7 +428,16 @@ pub fn blocks(record: &SweepRecord) -> Vec<Block> {
         out.push(Block::Figure {
             stem: c.stem.clone(),
             title: c.title.clone(),
-            caption: format!("{} ({}): {description}; {}.", m.label, m.name, c.caption),
+            caption: if c.theory.is_empty() {
+                format!("{} ({}): {description}; {}.", m.label, m.name, c.caption)
+            } else {
+                format!(
+                    "{} ({}): {description}; {}: the predicted rounds × gossip_interval named \
+                     in the legend, with nothing fitted to the measurements (formulas and \
+                     sources in docs/metrics.md).",
+                    m.label, m.name, c.caption
+                )
+            },
         });
         let predicted: Vec<&String> = if theory_applies(record, m) {
             variants
@@ -675,7 +692,7 @@ mod tests {
         // 500, 510, 520: s = 10, half width = 4.303 * 10 / sqrt(3) = 24.84.
         assert_eq!(x, 16.0);
         assert!((hi - lo - 2.0 * 24.843).abs() < 0.01, "{lo} {hi}");
-        assert!(c.caption.contains("mean of 3 runs"), "{}", c.caption);
+        assert!(c.caption.contains("mean of 3 seeds"), "{}", c.caption);
         assert!(c.top() >= hi);
         // Raft's runs agree exactly: a zero-width band.
         let raft = c.lines.iter().find(|l| l.label == "raft").unwrap();
