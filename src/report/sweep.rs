@@ -6,6 +6,13 @@
 //! [`super::report_compare_with`]) that starts with the sweep: the points, then each
 //! metric's chart and its numbers.
 //!
+//! With repetitions (`seeds = N`) a line goes through the means, with the 95% band and the
+//! single runs, the tables print `mean ± half-interval`, and the comparison shows the first
+//! run of each point. A convergence metric against a node count also gets each covered
+//! gossip variant's predicted spreading time (`sweep::theory`, computed when the record
+//! was made: this module only draws it) and a `<variant> (theory)` column. A plain file
+//! run with `--seeds` (no parameters) gets one table of every metric and no charts.
+//!
 //! Deliberately left out: files other than charts and reports (the CLI reads and writes
 //! `sweep.json`).
 
