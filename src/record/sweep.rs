@@ -68,9 +68,10 @@ pub fn describe(plan: &SweepPlan) -> String {
             format!("{} over {}", p.key, values.join(", "))
         })
         .collect();
+    let n = plan.points.len();
     format!(
-        "sweep of {} points: {}{each}",
-        plan.points.len(),
+        "sweep of {n} point{}: {}{each}",
+        if n == 1 { "" } else { "s" },
         params.join(" x ")
     )
 }
