@@ -105,6 +105,67 @@ fn round3(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiment::Overrides;
+    use crate::sweep::{Plan, SweepRecord};
+
+    /// Sweeping one DC's node count: every point's experiment has the total, and the
+    /// record predicts for the gossip variant without rumours only.
+    #[test]
+    fn a_node_count_sweep_predicts_from_the_total_node_count() {
+        let source = r#"name = "s"
+seed = 3
+duration = "2s"
+[topology.dcs.eu]
+nodes = 1
+[topology.dcs.us]
+nodes = 2
+[topology.default_link]
+delay = { dist = "constant", value = "5ms" }
+[[variants]]
+name = "raft"
+kind = "raft"
+[[variants]]
+name = "rumours"
+kind = "gossip"
+fanout = 2
+[[variants]]
+name = "gossip"
+kind = "gossip"
+fanout = 0
+anti_entropy = "push"
+gossip_interval = "50ms"
+[workload]
+users = 6
+rate = 50.0
+write_fraction = 0.3
+[sweep]
+metrics = ["convergence_p50_ms"]
+[[sweep.parameters]]
+key = "topology.dcs.us.nodes"
+values = [2, 15]
+"#;
+        let Ok(Plan::Sweep(plan)) = crate::sweep::parse(source, "t.toml", &Overrides::default())
+        else {
+            panic!("not a sweep")
+        };
+        assert_eq!(plan.points[1].loaded.experiment.topology.nodes.len(), 16);
+        let record = SweepRecord::new(&plan, "id");
+        let p = &record.points[1];
+        assert_eq!((p.x[0], p.nodes), (15.0, 16));
+        let [t] = &p.theory[..] else {
+            panic!("{:?}", p.theory)
+        };
+        assert_eq!(
+            (t.variant.as_str(), t.anti_entropy.as_str()),
+            ("gossip", "push")
+        );
+        assert_eq!(t.nodes, 16);
+        assert_eq!(t.interval_ms, 50.0);
+        assert!(
+            (t.convergence_ms - 50.0 * (4.0 + 16f64.ln())).abs() < 1e-2,
+            "{t:?}"
+        );
+    }
 
     #[test]
     fn rounds_follow_the_published_formulas() {
