@@ -75,6 +75,11 @@ enum Command {
         /// (the same clusters in virtual time: deterministic and faster than real time).
         #[arg(long, value_parser = parse_engine)]
         engine: Option<experiment::Engine>,
+        /// Run every point N times with seeds derived from the experiment's (the first is
+        /// the seed itself) and report the mean and 95% confidence interval of each metric;
+        /// overrides `[sweep] seeds`. A file without [sweep] becomes N runs in one folder.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+        seeds: Option<u32>,
     },
     /// Analyse a finished run: writes summary.json and CSVs, prints the comparison table;
     /// exit 0 if every variant met the consistency it claims, 1 if an anomaly was found, 2
@@ -163,7 +168,8 @@ pub fn main() -> ExitCode {
             duration,
             variants,
             engine,
-        } => record::run_file(
+            seeds,
+        } => record::run_file_repeated(
             &file,
             &out,
             &Overrides {
@@ -171,6 +177,7 @@ pub fn main() -> ExitCode {
                 duration,
                 engine,
             },
+            seeds.map(|n| n as usize),
             &variants,
             t,
             &t.stop,

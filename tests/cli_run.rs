@@ -132,6 +132,80 @@ fn unknown_variant_is_a_usage_error() {
 }
 
 #[test]
+fn seeds_run_a_plain_file_several_times_and_summarise_every_metric() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = experiment(tmp.path(), "1s", "");
+    let out = tmp.path().join("results");
+    let output = Command::new(cargo_bin("caplab"))
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args(["--seeds", "2"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("2 runs with seeds derived from 5"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("run 2/2: seed "), "{stdout}");
+    // The summary table: a row per metric, a column per variant, mean ± half interval.
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("messages_per_op "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.contains(" ±"), "{row}");
+    assert!(
+        stdout.contains("repetitions ok: 2 of 2 runs ok"),
+        "{stdout}"
+    );
+
+    let dir = out.join("tiny/latest");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(json["seeds"], 2);
+    assert_eq!(json["parameters"].as_array().unwrap().len(), 0);
+    let reps = json["points"][0]["repetitions"].as_array().unwrap();
+    assert_eq!(reps[0]["dir"], "r1-seed-5");
+    for r in reps {
+        assert_eq!(r["status"], "ok");
+        assert!(dir
+            .join(r["dir"].as_str().unwrap())
+            .join("run.json")
+            .is_file());
+    }
+    let stats = &json["points"][0]["variants"][0]["metrics"]["read_p50_ms"];
+    assert_eq!(stats["n"], 2, "{stats}");
+    assert!(
+        stats["ci_high"].as_f64() >= stats["ci_low"].as_f64(),
+        "{stats}"
+    );
+    let csv = std::fs::read_to_string(dir.join("sweep.csv")).unwrap();
+    assert!(csv.contains("messages_per_write_ci_low"), "{csv}");
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(report.contains("# Repetitions"), "{report}");
+
+    // Out of range: a usage error before anything runs.
+    let output = Command::new(cargo_bin("caplab"))
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args(["--seeds", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--seeds"));
+}
+
+#[test]
 fn ctrl_c_keeps_what_was_recorded_and_exits_non_zero() {
     let tmp = tempfile::tempdir().unwrap();
     let file = experiment(tmp.path(), "60s", "");

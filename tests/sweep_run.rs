@@ -63,13 +63,23 @@ fn a_two_point_sweep_records_every_point_and_charts_each_metric() {
         assert!(!toml.contains("[sweep]"), "{toml}");
         let metrics = &p["variants"][0];
         assert_eq!(metrics["variant"], "gossip");
-        assert!(metrics["metrics"]["read_p99_ms"].as_f64().unwrap() > 0.0);
-        assert!(metrics["metrics"]["messages_per_op"].as_f64().unwrap() > 0.0);
+        assert!(metrics["metrics"]["read_p99_ms"]["mean"].as_f64().unwrap() > 0.0);
+        assert!(
+            metrics["metrics"]["messages_per_op"]["mean"]
+                .as_f64()
+                .unwrap()
+                > 0.0
+        );
+        // One run per point: no interval, n = 1, the point's folder is the run.
+        assert_eq!(metrics["metrics"]["messages_per_op"]["n"], 1);
+        assert!(metrics["metrics"]["messages_per_op"]["ci_low"].is_null());
+        assert_eq!(p["repetitions"][0]["dir"], p["dir"]);
+        assert_eq!(p["repetitions"][0]["seed"], 5);
     }
     assert_eq!(points[0]["dir"], "p1-gossip_interval-20ms");
     // Gossiping twenty times as often costs more messages per operation.
     let messages = |i: usize| {
-        points[i]["variants"][0]["metrics"]["messages_per_op"]
+        points[i]["variants"][0]["metrics"]["messages_per_op"]["mean"]
             .as_f64()
             .unwrap()
     };
@@ -84,11 +94,14 @@ fn a_two_point_sweep_records_every_point_and_charts_each_metric() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "point,variants.gossip.gossip_interval,variant,status,read_p99_ms,friend_stale_share,messages_per_op"
+        "point,variants.gossip.gossip_interval,variant,status,runs,\
+         read_p99_ms,read_p99_ms_ci_low,read_p99_ms_ci_high,read_p99_ms_n,\
+         friend_stale_share,friend_stale_share_ci_low,friend_stale_share_ci_high,friend_stale_share_n,\
+         messages_per_op,messages_per_op_ci_low,messages_per_op_ci_high,messages_per_op_n"
     );
     assert_eq!(lines.len(), 3, "{csv}");
-    assert!(lines[1].starts_with("1,20ms,gossip,ok,"), "{csv}");
-    assert!(lines[2].starts_with("2,400ms,gossip,ok,"), "{csv}");
+    assert!(lines[1].starts_with("1,20ms,gossip,ok,1,"), "{csv}");
+    assert!(lines[2].starts_with("2,400ms,gossip,ok,1,"), "{csv}");
 
     for metric in ["read_p99_ms", "friend_stale_share", "messages_per_op"] {
         let png = std::fs::read(dir.join(format!("charts/sweep-{metric}.png"))).unwrap();
@@ -144,7 +157,7 @@ fn ctrl_c_stops_the_sweep_and_keeps_the_finished_points() {
         .collect();
     assert_eq!(statuses, ["ok", "interrupted", "not-run"]);
     assert!(
-        json["points"][0]["variants"][0]["metrics"]["messages_per_op"]
+        json["points"][0]["variants"][0]["metrics"]["messages_per_op"]["mean"]
             .as_f64()
             .is_some()
     );
@@ -196,4 +209,100 @@ fn a_sweep_runs_without_the_binary_and_a_long_swept_description_fits_in_folder_n
     let on_disk: caplab::sweep::SweepRecord =
         serde_json::from_str(&read(&out.join("tiny-sweep/latest/sweep.json"))).unwrap();
     assert_eq!(on_disk, sweep.record);
+}
+
+#[test]
+fn seeds_repeat_every_point_and_the_record_carries_the_interval() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("tiny-sweep.toml");
+    // One point run twice (two points would only double the time).
+    let text = edit(&fixture("tiny-sweep"), "[sweep]\n", "[sweep]\nseeds = 2\n");
+    let text = edit(
+        &text,
+        "values = [\"20ms\", \"400ms\"]",
+        "values = [\"20ms\"]",
+    );
+    std::fs::write(&file, text).unwrap();
+    let out = tmp.path().join("results");
+    let console = Lines::default();
+    let finished = record::run_file(
+        &file,
+        &out,
+        &Overrides::default(),
+        &[],
+        &console,
+        &CancellationToken::new(),
+    )
+    .unwrap();
+    let Finished::Sweep(sweep) = &finished else {
+        panic!("not a sweep")
+    };
+    let text = console.text();
+    assert_eq!(finished.exit_code(), 0, "{text}");
+    assert!(
+        text.contains("sweep of 1 point: variants.gossip.gossip_interval over 20ms, 2 seeds each"),
+        "{text}"
+    );
+    assert!(
+        text.contains("point 1/1: gossip_interval = 20ms, seed 2/2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("95% confidence interval (Student t) over 2 seeds"),
+        "{text}"
+    );
+    let record = &sweep.record;
+    assert_eq!(record.seeds, 2);
+    let dir = out.join("tiny-sweep/latest");
+    for point in &record.points {
+        assert_eq!(point.status, VariantStatus::Ok, "{point:?}");
+        assert_eq!(point.repetitions.len(), 2);
+        assert_eq!(point.repetitions[0].seed, 5);
+        let derived = caplab::sweep::plan::repetition_seed(5, 1);
+        assert_eq!(point.repetitions[1].seed, derived);
+        assert_eq!(
+            point.repetitions[1].dir,
+            format!("{}/r2-seed-{derived}", point.dir)
+        );
+        // Each repetition is an ordinary run with its own seed written in.
+        for rep in &point.repetitions {
+            let run = dir.join(&rep.dir);
+            assert!(run.join("summary.json").is_file(), "{}", run.display());
+            let toml = read(&run.join("experiment.toml"));
+            assert!(toml.contains(&format!("seed = {}", rep.seed)), "{toml}");
+        }
+        let stats = point.stats("gossip", "messages_per_op").unwrap();
+        assert_eq!(stats.n, 2);
+        assert_eq!(stats.values.len(), 2);
+        let (lo, mean, hi) = (
+            stats.ci_low.unwrap(),
+            stats.mean.unwrap(),
+            stats.ci_high.unwrap(),
+        );
+        assert!(lo <= mean && mean <= hi, "{stats:?}");
+        let values: Vec<f64> = stats.values.iter().map(|v| v.unwrap()).collect();
+        assert!(
+            (mean - (values[0] + values[1]) / 2.0).abs() < 1e-5,
+            "{stats:?}"
+        );
+    }
+    // Different seeds, different schedules.
+    let p1 = &record.points[0];
+    assert_ne!(
+        std::fs::read(dir.join(&p1.repetitions[0].dir).join("schedule.jsonl")).unwrap(),
+        std::fs::read(dir.join(&p1.repetitions[1].dir).join("schedule.jsonl")).unwrap()
+    );
+    let csv = read(&dir.join("sweep.csv"));
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("1,20ms,gossip,ok,2,"),
+        "{csv}"
+    );
+    let svg = read(&dir.join("charts/sweep-messages_per_op.svg"));
+    assert!(svg.contains("gossip"));
+    let report = read(&dir.join("report.md"));
+    assert!(report.contains("2 times per point"), "{report}");
+    assert!(report.contains(" ± "), "{report}");
 }

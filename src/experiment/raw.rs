@@ -511,6 +511,10 @@ pub struct RawSweep {
     /// Metric names from the catalogue in `crate::sweep::metric`.
     #[serde(default)]
     pub metrics: Vec<String>,
+    /// Repetitions of every point with derived seeds (1 to 100, checked by validation;
+    /// signed so that a negative value gets the same clear message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<i64>,
 }
 
 /// `[[sweep.parameters]]`: a key path and either `values` or `range`.

@@ -204,7 +204,21 @@ pub fn run_file(
     console: &dyn Console,
     stop: &CancellationToken,
 ) -> Result<Finished, RecordError> {
-    match crate::sweep::load(file, overrides)? {
+    run_file_repeated(file, out, overrides, None, only, console, stop)
+}
+
+/// [`run_file`] with `--seeds`: every point (or a plain file as a sweep of one point)
+/// `seeds` times with derived seeds; see `sweep::plan`'s "Repetitions".
+pub fn run_file_repeated(
+    file: &Path,
+    out: &Path,
+    overrides: &Overrides,
+    seeds: Option<usize>,
+    only: &[String],
+    console: &dyn Console,
+    stop: &CancellationToken,
+) -> Result<Finished, RecordError> {
+    match crate::sweep::load_repeated(file, overrides, seeds)? {
         Plan::Single(loaded) => {
             check_variant_names(&loaded.experiment, only, file)?;
             run_single(&loaded, out, only, console, stop).map(Finished::Run)

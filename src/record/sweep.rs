@@ -32,8 +32,9 @@ use super::{
 use crate::analysis::{CheckOutcome, RunAnalysis};
 use crate::run_dir::manifest::{RunStatus, VariantStatus};
 use crate::run_dir::{RunDir, SWEEP_FILE};
-use crate::sweep::record::plain_json;
-use crate::sweep::{Point, SweepPlan, SweepRecord};
+use crate::sweep::record::{plain_json, MAX_COMPARED_REPETITIONS};
+use crate::sweep::stats::MetricStats;
+use crate::sweep::{Point, Repetition, SweepPlan, SweepRecord};
 
 /// How a sweep ended.
 #[derive(Debug)]
@@ -44,8 +45,21 @@ pub struct SweepOutcome {
     pub exit_code: u8,
 }
 
-/// One line about a sweep: `sweep of 5 points: variants.gossip.gossip_interval over 50ms, ...`.
+/// One line about a sweep: `sweep of 5 points: variants.gossip.gossip_interval over 50ms,
+/// ...` (and `, 3 seeds each`); `3 runs with seeds derived from 42` for a plain file run
+/// with `--seeds`.
 pub fn describe(plan: &SweepPlan) -> String {
+    if plan.parameters.is_empty() {
+        return format!(
+            "{} runs with seeds derived from {} (mean and 95% interval of every metric)",
+            plan.seeds, plan.base.experiment.seed
+        );
+    }
+    let each = if plan.seeds > 1 {
+        format!(", {} seeds each", plan.seeds)
+    } else {
+        String::new()
+    };
     let params: Vec<String> = plan
         .parameters
         .iter()
@@ -54,9 +68,10 @@ pub fn describe(plan: &SweepPlan) -> String {
             format!("{} over {}", p.key, values.join(", "))
         })
         .collect();
+    let n = plan.points.len();
     format!(
-        "sweep of {} points: {}",
-        plan.points.len(),
+        "sweep of {n} point{}: {}{each}",
+        if n == 1 { "" } else { "s" },
         params.join(" x ")
     )
 }
@@ -85,42 +100,58 @@ pub fn run_sweep(
     let mut analysed: Vec<(PathBuf, RunAnalysis)> = Vec::new();
     let mut labels = Vec::new();
     let mut worst = 0u8;
-    for point in &plan.points {
-        if session.interrupted() {
-            break;
-        }
-        console.say(&format!(
-            "\n== point {}/{}: {} ==",
-            point.index + 1,
-            plan.points.len(),
-            point_label(plan, point)
-        ));
-        record.set_status(point.index, VariantStatus::Running, None);
-        save(&dir.path, &record)?;
-        match run_point(&session, point, &dir.path, only, console) {
-            Ok(PointOutcome::Interrupted) => {
-                record.set_status(point.index, VariantStatus::Interrupted, None);
+    let compared_per_point = if plan.points.len() == 1 {
+        MAX_COMPARED_REPETITIONS
+    } else {
+        1
+    };
+    'points: for point in &plan.points {
+        let mut compared = 0;
+        for rep in &point.repetitions {
+            if session.interrupted() {
+                break 'points;
             }
-            Ok(PointOutcome::Analysed { check, failed }) => {
-                record.set_metrics(point.index, &plan.metrics, &check.analysis);
-                worst = worst.max(check.exit_code());
-                if failed.is_empty() {
-                    record.set_status(point.index, VariantStatus::Ok, None);
-                } else {
-                    record.set_status(point.index, VariantStatus::Failed, Some(failed.join("; ")));
+            console.say(&format!(
+                "\n== {} ==",
+                run_heading(plan, point, rep.index, rep.seed)
+            ));
+            record.set_status(point.index, rep.index, VariantStatus::Running, None);
+            save(&dir.path, &record)?;
+            match run_point(&session, point, rep, &dir.path, only, console) {
+                Ok(PointOutcome::Interrupted) => {
+                    record.set_status(point.index, rep.index, VariantStatus::Interrupted, None);
                 }
-                analysed.push((dir.path.join(&point.dir_name), check.analysis));
-                labels.push(column_label(point));
+                Ok(PointOutcome::Analysed { check, failed }) => {
+                    record.set_metrics(point.index, rep.index, &plan.metrics, &check.analysis);
+                    worst = worst.max(check.exit_code());
+                    let error = (!failed.is_empty()).then(|| failed.join("; "));
+                    let status = match error {
+                        None => VariantStatus::Ok,
+                        Some(_) => VariantStatus::Failed,
+                    };
+                    record.set_status(point.index, rep.index, status, error);
+                    if compared < compared_per_point {
+                        compared += 1;
+                        analysed.push((dir.path.join(&rep.dir_name), check.analysis));
+                        labels.push(column_label(plan, point, rep.seed));
+                    }
+                }
+                Err(e) => {
+                    let e = super::error_chain(&e);
+                    console.warn(&format!(
+                        "error: {} failed: {e}",
+                        run_heading(plan, point, rep.index, rep.seed)
+                    ));
+                    record.set_status(point.index, rep.index, VariantStatus::Failed, Some(e));
+                }
             }
-            Err(e) => {
-                let e = super::error_chain(&e);
-                console.warn(&format!("error: point {} failed: {e}", point.index + 1));
-                record.set_status(point.index, VariantStatus::Failed, Some(e));
-            }
+            save(&dir.path, &record)?;
         }
-        save(&dir.path, &record)?;
     }
     let interrupted = session.interrupted();
+    if interrupted {
+        record.interrupt_unfinished();
+    }
     session.stop();
     console.phase(Phase::Analysing);
 
@@ -174,27 +205,33 @@ enum PointOutcome {
     },
 }
 
-/// Records and analyses one point in `<sweep>/<point dir>/`.
+/// Records and analyses one repetition of a point in `<sweep>/<repetition dir>/`.
 fn run_point(
     session: &Session,
     point: &Point,
+    rep: &Repetition,
     sweep_dir: &Path,
     only: &[String],
     console: &dyn Console,
 ) -> Result<PointOutcome, RecordError> {
-    let path = sweep_dir.join(&point.dir_name);
+    let path = sweep_dir.join(&rep.dir_name);
     std::fs::create_dir_all(&path).map_err(|source| RecordError::Write {
         path: path.clone(),
         source,
     })?;
     let dir = RunDir {
         path,
-        id: point.dir_name.clone(),
+        id: rep
+            .dir_name
+            .rsplit('/')
+            .next()
+            .unwrap_or(&rep.dir_name)
+            .to_owned(),
     };
     // The point's own variants: their parameters may be what is swept.
     let selected = selected_variants(&point.loaded.experiment, only);
     console.phase(Phase::Recording);
-    let recorded = Recorder::start(&point.loaded, &dir, &selected, console)?.run(session, console);
+    let recorded = Recorder::start(&rep.loaded, &dir, &selected, console)?.run(session, console);
     console.phase(Phase::Analysing);
     let recorded = recorded?;
     if recorded.status == RunStatus::Interrupted {
@@ -221,9 +258,31 @@ fn point_label(plan: &SweepPlan, point: &Point) -> String {
         .join(", ")
 }
 
-/// The comparison report's label of a point: its values (`50ms`, or `50ms,2` with two
-/// parameters), short enough for chart legends; the report's sweep table says which keys.
-fn column_label(point: &Point) -> String {
+/// `point 2/5: gossip_interval = 100ms`, with `, seed 2/3 (1234)` when points repeat;
+/// `run 2/3: seed 1234` for a plain file run with `--seeds`.
+fn run_heading(plan: &SweepPlan, point: &Point, rep: usize, seed: u64) -> String {
+    if plan.parameters.is_empty() {
+        return format!("run {}/{}: seed {seed}", rep + 1, plan.seeds);
+    }
+    let mut out = format!(
+        "point {}/{}: {}",
+        point.index + 1,
+        plan.points.len(),
+        point_label(plan, point)
+    );
+    if plan.seeds > 1 {
+        out.push_str(&format!(", seed {}/{} ({seed})", rep + 1, plan.seeds));
+    }
+    out
+}
+
+/// The comparison report's label of a run: the point's values (`50ms`, or `50ms,2` with
+/// two parameters), short enough for chart legends (the report's sweep table says which
+/// keys); `seed <seed>` for a plain file run with `--seeds`.
+fn column_label(plan: &SweepPlan, point: &Point, seed: u64) -> String {
+    if plan.parameters.is_empty() {
+        return format!("seed {seed}");
+    }
     point
         .values
         .iter()
@@ -276,30 +335,68 @@ pub fn plot(dir: &Path) -> Result<usize, RecordError> {
 }
 
 /// The metrics per point and variant, as a terminal table, and a last line with the
-/// sweep's status.
+/// sweep's status. With repetitions a cell is `mean ±h`, `h` half the 95% interval's width,
+/// and `(n=k)` when only k repetitions had a value. A plain file run with `--seeds` gets
+/// one row per metric and a column per variant instead.
 pub fn metrics_table(record: &SweepRecord) -> String {
-    let mut header: Vec<String> = record.parameters.iter().map(|p| p.key.clone()).collect();
-    header.push("variant".into());
-    header.extend(record.metrics.iter().map(|m| m.name.clone()));
-    let mut rows = vec![header];
-    for p in &record.points {
-        let lead: Vec<String> = p.values.iter().map(plain_json).collect();
-        if p.variants.is_empty() {
-            let mut row = lead.clone();
-            row.push(format!("({})", p.status));
-            rows.push(row);
+    let cell = |s: Option<&MetricStats>, unit: &str, reps: usize| -> String {
+        let Some(s) = s else {
+            return "-".into();
+        };
+        let Some(mean) = s.mean else {
+            return "-".into();
+        };
+        let f = |x: f64| match unit {
+            "share" => format!("{:.2}%", x * 100.0),
+            _ => format!("{x:.2}"),
+        };
+        let mut out = f(mean);
+        if let Some(h) = s.half_width() {
+            out.push_str(&format!(" ±{}", f(h)));
         }
-        for v in &p.variants {
-            let mut row = lead.clone();
-            row.push(v.variant.clone());
+        if s.n < reps {
+            out.push_str(&format!(" (n={})", s.n));
+        }
+        out
+    };
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    if record.parameters.is_empty() {
+        let variants = record.variants();
+        let mut header = vec!["metric".to_owned()];
+        header.extend(variants.iter().cloned());
+        rows.push(header);
+        for p in &record.points {
+            let reps = p.repetitions.len();
             for m in &record.metrics {
-                row.push(match v.metrics.get(&m.name).copied().flatten() {
-                    Some(x) if m.unit == "share" => format!("{:.2}%", x * 100.0),
-                    Some(x) => format!("{x:.2}"),
-                    None => "-".into(),
-                });
+                let mut row = vec![m.name.clone()];
+                row.extend(
+                    variants
+                        .iter()
+                        .map(|v| cell(p.stats(v, &m.name), &m.unit, reps)),
+                );
+                rows.push(row);
             }
-            rows.push(row);
+        }
+    } else {
+        let mut header: Vec<String> = record.parameters.iter().map(|p| p.key.clone()).collect();
+        header.push("variant".into());
+        header.extend(record.metrics.iter().map(|m| m.name.clone()));
+        rows.push(header);
+        for p in &record.points {
+            let lead: Vec<String> = p.values.iter().map(plain_json).collect();
+            if p.variants.is_empty() {
+                let mut row = lead.clone();
+                row.push(format!("({})", p.status));
+                rows.push(row);
+            }
+            for v in &p.variants {
+                let mut row = lead.clone();
+                row.push(v.variant.clone());
+                for m in &record.metrics {
+                    row.push(cell(v.metrics.get(&m.name), &m.unit, p.repetitions.len()));
+                }
+                rows.push(row);
+            }
         }
     }
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
@@ -321,6 +418,25 @@ pub fn metrics_table(record: &SweepRecord) -> String {
             .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
+    }
+    if record.seeds > 1 {
+        out.push_str(&format!(
+            "mean ±half-width of the 95% confidence interval (Student t) over {} seeds\n",
+            record.seeds
+        ));
+    }
+    if record.parameters.is_empty() {
+        let ok = record
+            .points
+            .iter()
+            .flat_map(|p| &p.repetitions)
+            .filter(|r| r.status == VariantStatus::Ok)
+            .count();
+        out.push_str(&format!(
+            "repetitions {}: {ok} of {} runs ok\n",
+            record.status, record.seeds
+        ));
+        return out;
     }
     let ok = record
         .points

@@ -1,5 +1,6 @@
-//! What one sweep chart draws: its lines (a metric per variant over the swept values), the
-//! x axis and its scale, titles and captions. Plain data, below both `sweep` (which builds
+//! What one sweep chart draws: its lines (a metric per variant over the swept values, with
+//! the 95% confidence band and the single runs when points repeat), theory curves, the x
+//! axis and its scale, titles and captions. Plain data, below both `sweep` (which builds
 //! it from `sweep.json`'s record) and `charts::sweep` (which draws it), so neither imports
 //! the other.
 //!
@@ -24,10 +25,25 @@ pub const LOG_SPAN: f64 = 8.0;
 pub struct SweepLine {
     pub color: usize,
     pub label: String,
-    /// Every measured point, sorted by x.
+    /// Every measured point (the mean over its repetitions), sorted by x.
     pub points: Vec<(f64, f64)>,
     /// The points in runs without gaps (a failed point or one without a value ends a run).
     pub segments: Vec<Vec<(f64, f64)>>,
+    /// The 95% confidence band as `(x, low, high)`, in runs without gaps (a point with
+    /// fewer than two values ends a run); empty without repetitions.
+    pub bands: Vec<Vec<(f64, f64, f64)>>,
+    /// Every single repetition's value, drawn faintly (empty without repetitions).
+    pub samples: Vec<(f64, f64)>,
+}
+
+/// A curve a model predicts, drawn dashed in its variant's colour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TheoryLine {
+    pub color: usize,
+    /// Says exactly what is drawn, e.g. `gossip theory: (log2(n) + ln(n)) × 200 ms`.
+    pub label: String,
+    /// Sorted by x.
+    pub points: Vec<(f64, f64)>,
 }
 
 /// What one sweep chart draws.
@@ -48,6 +64,25 @@ pub struct SweepChart {
     /// The metric is a share from 0 to 1 (drawn as a percentage).
     pub share: bool,
     pub lines: Vec<SweepLine>,
+    pub theory: Vec<TheoryLine>,
+}
+
+impl SweepChart {
+    /// The highest value drawn (means, band tops, single runs, theory).
+    pub fn top(&self) -> f64 {
+        let lines = self.lines.iter().flat_map(|l| {
+            l.points
+                .iter()
+                .map(|p| p.1)
+                .chain(l.samples.iter().map(|p| p.1))
+                .chain(l.bands.iter().flatten().map(|b| b.2))
+        });
+        let theory = self
+            .theory
+            .iter()
+            .flat_map(|t| t.points.iter().map(|p| p.1));
+        lines.chain(theory).fold(0.0, f64::max)
+    }
 }
 
 impl SweepChart {

@@ -28,6 +28,7 @@ pub enum Metric {
     ConvergenceP50Ms,
     ConvergenceP99Ms,
     MessagesPerOp,
+    MessagesPerWrite,
     BytesPerOp,
 }
 
@@ -39,7 +40,7 @@ pub enum Unit {
     Ms,
     /// A fraction from 0 to 1 (drawn as a percentage).
     Share,
-    /// Messages per client operation.
+    /// Messages per client operation (or per write).
     Messages,
     /// Bytes per client operation.
     Bytes,
@@ -58,7 +59,7 @@ impl Unit {
 
 impl Metric {
     /// The whole catalogue, in documentation order.
-    pub const ALL: [Metric; 13] = [
+    pub const ALL: [Metric; 14] = [
         Metric::ReadP50Ms,
         Metric::ReadP99Ms,
         Metric::WriteP50Ms,
@@ -71,6 +72,7 @@ impl Metric {
         Metric::ConvergenceP50Ms,
         Metric::ConvergenceP99Ms,
         Metric::MessagesPerOp,
+        Metric::MessagesPerWrite,
         Metric::BytesPerOp,
     ];
 
@@ -89,6 +91,7 @@ impl Metric {
             Metric::ConvergenceP50Ms => "convergence_p50_ms",
             Metric::ConvergenceP99Ms => "convergence_p99_ms",
             Metric::MessagesPerOp => "messages_per_op",
+            Metric::MessagesPerWrite => "messages_per_write",
             Metric::BytesPerOp => "bytes_per_op",
         }
     }
@@ -105,7 +108,7 @@ impl Metric {
     pub fn unit(self) -> Unit {
         match self {
             Metric::Availability | Metric::StaleShare | Metric::FriendStaleShare => Unit::Share,
-            Metric::MessagesPerOp => Unit::Messages,
+            Metric::MessagesPerOp | Metric::MessagesPerWrite => Unit::Messages,
             Metric::BytesPerOp => Unit::Bytes,
             _ => Unit::Ms,
         }
@@ -126,6 +129,7 @@ impl Metric {
             Metric::ConvergenceP50Ms => "Convergence lag p50",
             Metric::ConvergenceP99Ms => "Convergence lag p99",
             Metric::MessagesPerOp => "Messages per operation",
+            Metric::MessagesPerWrite => "Node messages per write",
             Metric::BytesPerOp => "Bytes per operation",
         }
     }
@@ -152,6 +156,10 @@ impl Metric {
                  writes that converged"
             }
             Metric::MessagesPerOp => "messages sent (client and node-to-node) per client operation",
+            Metric::MessagesPerWrite => {
+                "node-to-node messages sent (replication, anti-entropy, rumours, heartbeats) \
+                 per acknowledged write"
+            }
             Metric::BytesPerOp => "bytes sent per client operation",
         }
     }
@@ -183,6 +191,10 @@ impl Metric {
                 self == Metric::ConvergenceP99Ms,
             ),
             Metric::MessagesPerOp => v.messages_per_op,
+            Metric::MessagesPerWrite => {
+                let c = v.cost.as_ref()?;
+                (v.writes.ok > 0).then(|| c.node_node_messages as f64 / v.writes.ok as f64)
+            }
             Metric::BytesPerOp => v.cost.as_ref().and_then(|c| c.bytes_per_op),
         }
     }

@@ -18,22 +18,32 @@
 //! - [`metric`]: the catalogue of metric names, units and how each is read from an
 //!   analysed variant;
 //! - [`plan`]: the file -> a validated [`SweepPlan`] with one experiment per point;
-//! - [`record`]: `sweep.json` and `sweep.csv`.
+//! - [`record`]: `sweep.json` and `sweep.csv`;
+//! - [`stats`]: a metric over a point's repetitions (`seeds = N`): mean and 95% interval;
+//! - [`theory`]: gossip's predicted time to reach every node, for charts over node counts.
 //!
 //! Running the points is the CLI's job (each point is an ordinary run directory inside the
 //! sweep directory); the sweep charts and the sweep part of the report are in
 //! `report::sweep`. The format is documented in `docs/experiment-format.md`.
 //!
-//! Deliberately left out: more than two parameters, adaptive sampling, repetitions of a
-//! point with different seeds (sweep `seed` for that), and running points in parallel
-//! (they share the machine and would disturb each other's latencies).
+//! Every point can run several times with derived seeds (`seeds = N`, or `caplab run
+//! --seeds N`, which also repeats a plain file as a sweep of one point without parameters);
+//! charts and tables then show the mean with its 95% confidence interval.
+//!
+//! Deliberately left out: more than two parameters, adaptive sampling (a fixed number of
+//! repetitions, not "until the interval is narrow"), and running points in parallel (they
+//! share the machine and would disturb each other's latencies).
 
 pub mod metric;
 pub mod path;
 pub mod plan;
 pub mod record;
+pub mod stats;
+pub mod theory;
 pub mod values;
 
 pub use metric::Metric;
-pub use plan::{load, parse, Parameter, Plan, Point, SweepPlan};
+pub use plan::{
+    load, load_repeated, parse, parse_repeated, Parameter, Plan, Point, Repetition, SweepPlan,
+};
 pub use record::SweepRecord;

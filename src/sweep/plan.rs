@@ -12,6 +12,17 @@
 //! same schedule; `--seed` and `--duration` apply to every point unless `seed` or
 //! `duration` is itself swept (then the swept value wins).
 //!
+//! # Repetitions
+//!
+//! With `seeds = N` in `[sweep]` (or `caplab run --seeds N`, which wins over it), every point
+//! runs N times. Repetition 1 uses the point's own seed (the file's, or the swept value),
+//! so `seeds = 1` is exactly the sweep without repetitions; repetition k >= 2 uses
+//! [`repetition_seed`]: `seed::derive(point_seed, "repetition-k")` (top bit cleared), the
+//! same derivation every other random stream of a run uses. Each repetition is an ordinary experiment with
+//! that seed written in, so its run directory's `experiment.toml` repeats it alone. A plain
+//! file (no `[sweep]`) with `--seeds N > 1` becomes a sweep of one point without
+//! parameters (see [`repeat`]).
+//!
 //! Deliberately left out: running anything.
 
 use std::path::Path;
@@ -27,6 +38,9 @@ use crate::experiment::{self, ExperimentError, Loaded, Overrides};
 
 /// At most this many parameters are swept.
 pub const MAX_PARAMETERS: usize = 2;
+
+/// At most this many repetitions (seeds) per point.
+pub const MAX_SEEDS: usize = 100;
 
 /// What an experiment file asks to run.
 #[derive(Debug, Clone)]
@@ -45,7 +59,10 @@ pub struct SweepPlan {
     pub base: Loaded,
     pub parameters: Vec<Parameter>,
     pub metrics: Vec<Metric>,
-    /// Every combination, the first parameter varying slowest.
+    /// Repetitions of every point (1 to [`MAX_SEEDS`]).
+    pub seeds: usize,
+    /// Every combination, the first parameter varying slowest (one point without
+    /// parameters for a plain file run with `--seeds`).
     pub points: Vec<Point>,
 }
 
@@ -75,27 +92,93 @@ pub struct Point {
     /// Per parameter: the index of its value.
     pub value_indices: Vec<usize>,
     pub values: Vec<SweepValue>,
-    /// Folder name inside the sweep directory, e.g. `p1-gossip_interval-50ms`.
+    /// Folder name inside the sweep directory, e.g. `p1-gossip_interval-50ms` (empty for
+    /// the one point of a plain file run with `--seeds`).
     pub dir_name: String,
-    /// The point's experiment (its raw form has no `[sweep]`, so its saved
-    /// `experiment.toml` runs just this point).
+    /// The point's experiment with its own seed (its raw form has no `[sweep]`, so its
+    /// saved `experiment.toml` runs just this point); the same as the first repetition's.
+    pub loaded: Loaded,
+    /// One per seed, in order; the first has the point's seed.
+    pub repetitions: Vec<Repetition>,
+}
+
+/// One run of a point, with one seed.
+#[derive(Debug, Clone)]
+pub struct Repetition {
+    /// 0-based.
+    pub index: usize,
+    pub seed: u64,
+    /// Run directory relative to the sweep directory: the point's folder when the sweep
+    /// has one repetition, else `<point folder>/r<k>-seed-<seed>` (just `r<k>-seed-<seed>`
+    /// for a plain file).
+    pub dir_name: String,
+    /// The point's experiment with this repetition's seed.
     pub loaded: Loaded,
 }
 
+/// The seed of repetition `index` (0-based) of a point whose own seed is `point_seed`:
+/// the point's seed for the first; for the others, `seed::derive(point_seed,
+/// "repetition-<k>")` with k the 1-based repetition number and the top bit cleared (an
+/// experiment's seed is a signed 64-bit TOML integer). Stable forever, like every derived
+/// seed.
+pub fn repetition_seed(point_seed: u64, index: usize) -> u64 {
+    if index == 0 {
+        point_seed
+    } else {
+        crate::seed::derive(point_seed, &format!("repetition-{}", index + 1)) & i64::MAX as u64
+    }
+}
+
+/// The metrics a plain file run with `--seeds` summarises: the whole catalogue.
+pub const REPEAT_METRICS: [Metric; Metric::ALL.len()] = Metric::ALL;
+
 /// Reads an experiment file and plans it: one run, or a validated sweep.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Plan, ExperimentError> {
+    load_repeated(path, overrides, None)
+}
+
+/// [`load`] with `--seeds`: `seeds` repetitions of every point (wins over `[sweep]
+/// seeds`); a plain file with `seeds > 1` becomes a sweep of one point.
+pub fn load_repeated(
+    path: &Path,
+    overrides: &Overrides,
+    seeds: Option<usize>,
+) -> Result<Plan, ExperimentError> {
     let source = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
         path: path.display().to_string(),
         source,
     })?;
-    parse(&source, &path.display().to_string(), overrides)
+    parse_repeated(&source, &path.display().to_string(), overrides, seeds)
 }
 
 /// [`load`] on text; `origin` names it in errors.
 pub fn parse(source: &str, origin: &str, overrides: &Overrides) -> Result<Plan, ExperimentError> {
+    parse_repeated(source, origin, overrides, None)
+}
+
+/// [`load_repeated`] on text.
+pub fn parse_repeated(
+    source: &str,
+    origin: &str,
+    overrides: &Overrides,
+    seeds: Option<usize>,
+) -> Result<Plan, ExperimentError> {
+    if let Some(n) = seeds.filter(|n| !(1..=MAX_SEEDS).contains(n)) {
+        return Err(ExperimentError::Invalid {
+            origin: origin.to_owned(),
+            issues: vec![Issue {
+                key: "--seeds".to_owned(),
+                message: format!("must be from 1 to {MAX_SEEDS}, got {n}"),
+                line_col: None,
+            }],
+        });
+    }
     let mut base = experiment::parse(source, origin, overrides)?;
     let Some(sweep) = base.raw.sweep.take() else {
-        return Ok(Plan::Single(base));
+        return match seeds {
+            Some(n) if n > 1 => repeat(base, source, origin, overrides, n).map(Plan::Sweep),
+            _ => Ok(Plan::Single(base)),
+        };
     };
     // `experiment::parse` accepted the text, so it is TOML.
     let doc: DocumentMut = source.parse().map_err(|_| ExperimentError::Invalid {
@@ -118,13 +201,14 @@ pub fn parse(source: &str, origin: &str, overrides: &Overrides) -> Result<Plan, 
             })
             .collect(),
     };
-    let (parameters, metrics) = check_sweep(&sweep, &doc).map_err(located)?;
+    let (parameters, metrics, file_seeds) = check_sweep(&sweep, &doc).map_err(located)?;
+    let seeds = seeds.unwrap_or(file_seeds);
 
     let swept = |k: &str| parameters.iter().any(|p| p.key == k);
     let point_overrides = Overrides {
         seed: (!swept("seed")).then_some(base.experiment.seed),
         duration: overrides.duration.filter(|_| !swept("duration")),
-        engine: (!swept("engine")).then_some(base.experiment.engine),
+        engine: Some(base.experiment.engine),
     };
     let mut points = Vec::new();
     let mut issues = Vec::new();
@@ -157,16 +241,22 @@ pub fn parse(source: &str, origin: &str, overrides: &Overrides) -> Result<Plan, 
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        match experiment::parse(&point_doc.to_string(), origin, &point_overrides) {
+        let text = point_doc.to_string();
+        match experiment::parse(&text, origin, &point_overrides) {
             Ok(mut loaded) => {
                 loaded.raw.sweep = None;
-                points.push(Point {
-                    index,
-                    dir_name: dir_name(index, total, &parameters, &values),
-                    value_indices,
-                    values,
-                    loaded,
-                });
+                let dir_name = dir_name(index, total, &parameters, &values);
+                match repetitions(&loaded, &text, origin, overrides, seeds, &dir_name) {
+                    Ok(repetitions) => points.push(Point {
+                        index,
+                        dir_name,
+                        value_indices,
+                        values,
+                        loaded,
+                        repetitions,
+                    }),
+                    Err(e) => issues.extend(point_issues(e, &what)),
+                }
             }
             Err(e) => issues.extend(point_issues(e, &what)),
         }
@@ -181,8 +271,85 @@ pub fn parse(source: &str, origin: &str, overrides: &Overrides) -> Result<Plan, 
         base,
         parameters,
         metrics,
+        seeds,
         points,
     }))
+}
+
+/// A plain file run `seeds` times: a sweep of one point without parameters, charting
+/// nothing, summarising the whole metric catalogue.
+fn repeat(
+    base: Loaded,
+    source: &str,
+    origin: &str,
+    overrides: &Overrides,
+    seeds: usize,
+) -> Result<SweepPlan, ExperimentError> {
+    let repetitions = repetitions(&base, source, origin, overrides, seeds, "")?;
+    Ok(SweepPlan {
+        points: vec![Point {
+            index: 0,
+            value_indices: Vec::new(),
+            values: Vec::new(),
+            dir_name: String::new(),
+            loaded: base.clone(),
+            repetitions,
+        }],
+        base,
+        parameters: Vec::new(),
+        metrics: REPEAT_METRICS.to_vec(),
+        seeds,
+    })
+}
+
+/// The repetitions of a point whose experiment is `loaded`, parsed from `text` (the
+/// point's document) again with each derived seed, so each is validated and saved like a
+/// hand-written file.
+fn repetitions(
+    loaded: &Loaded,
+    text: &str,
+    origin: &str,
+    overrides: &Overrides,
+    seeds: usize,
+    point_dir: &str,
+) -> Result<Vec<Repetition>, ExperimentError> {
+    let point_seed = loaded.experiment.seed;
+    if seeds <= 1 {
+        return Ok(vec![Repetition {
+            index: 0,
+            seed: point_seed,
+            dir_name: point_dir.to_owned(),
+            loaded: loaded.clone(),
+        }]);
+    }
+    let width = seeds.to_string().len();
+    (0..seeds)
+        .map(|index| {
+            let seed = repetition_seed(point_seed, index);
+            let mut loaded = if index == 0 {
+                loaded.clone()
+            } else {
+                let o = Overrides {
+                    seed: Some(seed),
+                    duration: overrides.duration,
+                    engine: Some(loaded.experiment.engine),
+                };
+                experiment::parse(text, origin, &o)?
+            };
+            loaded.raw.sweep = None;
+            let name = format!("r{:0width$}-seed-{seed}", index + 1);
+            Ok(Repetition {
+                index,
+                seed,
+                dir_name: if point_dir.is_empty() {
+                    name
+                } else {
+                    format!("{point_dir}/{name}")
+                },
+                loaded,
+            })
+        })
+        .collect()
 }
 
 /// Problems found, each with the key to blame.
@@ -192,7 +359,7 @@ type Issues = Vec<(KeyPath, String)>;
 fn check_sweep(
     sweep: &RawSweep,
     doc: &DocumentMut,
-) -> Result<(Vec<Parameter>, Vec<Metric>), Issues> {
+) -> Result<(Vec<Parameter>, Vec<Metric>, usize), Issues> {
     let root = KeyPath::root().key("sweep");
     let mut issues = Vec::new();
     let params_path = root.key("parameters");
@@ -228,6 +395,14 @@ fn check_sweep(
         let last = raw.key.rsplit('.').next().unwrap_or_default();
         if raw.key == "sweep" || raw.key.starts_with("sweep.") {
             issues.push((key_path.clone(), "the sweep cannot sweep itself".to_owned()));
+            ok = false;
+        } else if raw.key == "engine" {
+            issues.push((
+                key_path.clone(),
+                "the engine cannot be swept: every point runs on the sweep's engine (compare \
+                 the engines with `caplab compare REAL_RUN SIM_RUN` or scripts/engines.sh)"
+                    .to_owned(),
+            ));
             ok = false;
         } else if last == "name" {
             issues.push((
@@ -301,8 +476,22 @@ fn check_sweep(
             )),
         }
     }
+    let seeds = match sweep.seeds {
+        None => 1,
+        Some(n) if n >= 1 && n <= MAX_SEEDS as i64 => n as usize,
+        Some(n) => {
+            issues.push((
+                root.key("seeds"),
+                format!(
+                    "must be from 1 to {MAX_SEEDS} (repetitions of every point, each with its \
+                     own seed), got {n}"
+                ),
+            ));
+            1
+        }
+    };
     if issues.is_empty() {
-        Ok((parameters, metrics))
+        Ok((parameters, metrics, seeds))
     } else {
         Err(issues)
     }
@@ -595,6 +784,99 @@ values = ["50ms", "0ms"]
             err.contains("(sweep point 1 of 1: workload.users = \"many\")"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn seeds_repeat_every_point_with_derived_seeds() {
+        let sweep = "\n[sweep]\nseeds = 3\nmetrics = [\"availability\"]\n[[sweep.parameters]]\nkey = \"workload.rate\"\nvalues = [10, 20]\n";
+        let p = plan(sweep).unwrap();
+        assert_eq!(p.seeds, 3);
+        let reps = &p.points[1].repetitions;
+        let seeds: Vec<u64> = reps.iter().map(|r| r.seed).collect();
+        assert_eq!(seeds, [3, repetition_seed(3, 1), repetition_seed(3, 2)]);
+        assert_eq!(reps[0].dir_name, "p2-rate-20/r1-seed-3");
+        assert_eq!(reps[2].dir_name, format!("p2-rate-20/r3-seed-{}", seeds[2]));
+        // Each repetition is a whole experiment with its seed written in.
+        assert!(reps
+            .iter()
+            .all(|r| r.loaded.experiment.seed == r.seed && r.loaded.raw.seed == Some(r.seed)));
+        assert!(reps
+            .iter()
+            .all(|r| r.loaded.experiment.workload.rate == 20.0));
+        assert!(reps.iter().all(|r| r.loaded.raw.sweep.is_none()));
+        // Every point repeats the same seeds (the seed is not swept).
+        assert_eq!(p.points[0].repetitions[2].seed, seeds[2]);
+
+        // `--seeds` wins; `--seeds 1` is the sweep without repetitions.
+        let source = format!("{BASE}{sweep}");
+        let Ok(Plan::Sweep(one)) =
+            parse_repeated(&source, "t.toml", &Overrides::default(), Some(1))
+        else {
+            panic!("not a sweep")
+        };
+        assert_eq!(one.seeds, 1);
+        assert_eq!(one.points[0].repetitions.len(), 1);
+        assert_eq!(one.points[0].repetitions[0].dir_name, "p1-rate-10");
+        assert_eq!(one.points[0].repetitions[0].seed, 3);
+    }
+
+    #[test]
+    fn a_swept_seed_is_the_base_of_its_repetitions() {
+        let p = plan("\n[sweep]\nseeds = 2\nmetrics = [\"availability\"]\n[[sweep.parameters]]\nkey = \"seed\"\nvalues = [7, 8]\n").unwrap();
+        assert_eq!(p.points[1].repetitions[0].seed, 8);
+        assert_eq!(
+            p.points[1].repetitions[1].seed,
+            crate::seed::derive(8, "repetition-2") & i64::MAX as u64
+        );
+    }
+
+    #[test]
+    fn a_plain_file_with_seeds_is_one_point_without_parameters() {
+        let Ok(Plan::Sweep(p)) = parse_repeated(BASE, "t.toml", &Overrides::default(), Some(4))
+        else {
+            panic!("not repeated")
+        };
+        assert!(p.parameters.is_empty());
+        assert_eq!(p.points.len(), 1);
+        assert_eq!(p.metrics, Metric::ALL);
+        let dirs: Vec<&str> = p.points[0]
+            .repetitions
+            .iter()
+            .map(|r| r.dir_name.as_str())
+            .collect();
+        assert_eq!(dirs[0], "r1-seed-3");
+        assert!(dirs[3].starts_with("r4-seed-"), "{dirs:?}");
+        assert!(matches!(
+            parse_repeated(BASE, "t.toml", &Overrides::default(), Some(1)),
+            Ok(Plan::Single(_))
+        ));
+        let err = parse_repeated(BASE, "t.toml", &Overrides::default(), Some(0))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--seeds: must be from 1 to 100, got 0"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn seeds_out_of_range_are_errors_with_their_line() {
+        for bad in ["0", "101", "-2"] {
+            let err = plan(&format!(
+                "\n[sweep]\nseeds = {bad}\nmetrics = [\"availability\"]\n[[sweep.parameters]]\nkey = \"workload.rate\"\nvalues = [10]\n"
+            ))
+            .unwrap_err();
+            let line = BASE.lines().count() + 3;
+            assert!(
+                err.contains(&format!(
+                    "t.toml:{line}:1: sweep.seeds: must be from 1 to 100 (repetitions of every \
+                     point, each with its own seed), got {bad}"
+                )),
+                "{err}"
+            );
+        }
+        let err = plan("\n[sweep]\nseeds = \"three\"\nmetrics = [\"availability\"]\n").unwrap_err();
+        assert!(err.contains("sweep.seeds: invalid type: string"), "{err}");
     }
 
     #[test]

@@ -116,6 +116,21 @@ pub struct GossipCore {
 impl GossipCore {
     /// A fresh replica `id` of `nodes`, in its `incarnation`-th life.
     pub fn new(id: NodeId, nodes: u32, config: GossipConfig, incarnation: u32, seed: u64) -> Self {
+        let ring = std::sync::Arc::new(Ring::new(vec![0; nodes as usize]));
+        Self::on_ring(id, nodes, config, incarnation, seed, ring)
+    }
+
+    /// A replica placing quorum replicas on `ring` (with the nodes' real DCs), shared by
+    /// the cluster's nodes: building a ring costs `nodes x VNODES` hashes, too much to
+    /// repeat for each of a thousand nodes.
+    pub fn on_ring(
+        id: NodeId,
+        nodes: u32,
+        config: GossipConfig,
+        incarnation: u32,
+        seed: u64,
+        ring: std::sync::Arc<Ring>,
+    ) -> Self {
         GossipCore {
             id,
             nodes,
@@ -132,14 +147,8 @@ impl GossipCore {
             next_round_us: 0,
             next_token: 1,
             pending: BTreeMap::new(),
-            coord: Coordinator::new(Ring::new(vec![0; nodes as usize])),
+            coord: Coordinator::new(ring),
         }
-    }
-
-    /// Uses `ring` (with the nodes' real DCs) to place quorum replicas.
-    pub fn with_ring(mut self, ring: std::sync::Arc<Ring>) -> Self {
-        self.coord.ring = ring;
-        self
     }
 
     pub fn id(&self) -> NodeId {

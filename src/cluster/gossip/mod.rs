@@ -79,14 +79,14 @@ impl GossipCluster {
             (slot.lives - 1, slot.skew.clone(), slot.paused.subscribe())
         };
         let seed = crate::seed::derive(self.ctx.seed, &format!("gossip-node-{node}-{incarnation}"));
-        let mut core = GossipCore::new(
+        let mut core = GossipCore::on_ring(
             node as u32,
             self.node_ids.len() as u32,
             self.config.clone(),
             incarnation,
             seed,
-        )
-        .with_ring(self.ring.clone());
+            self.ring.clone(),
+        );
         let log = if self.config.durable {
             let path = self
                 .ctx

@@ -56,9 +56,9 @@ pub struct Coordinator {
 }
 
 impl Coordinator {
-    pub fn new(ring: Ring) -> Coordinator {
+    pub fn new(ring: Arc<Ring>) -> Coordinator {
         Coordinator {
-            ring: Arc::new(ring),
+            ring,
             writes: BTreeMap::new(),
             reads: BTreeMap::new(),
             sessions: BTreeMap::new(),

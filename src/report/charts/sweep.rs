@@ -6,7 +6,13 @@
 //! usually do (50 ms .. 800 ms). Names and booleans are placed evenly in sweep order. A
 //! point that failed or has no value for the metric is a gap in its line.
 //!
-//! Deliberately left out: error bars (a point is one run) and a second y axis.
+//! When points repeat with several seeds, each marker is the mean, a translucent band in
+//! the line's colour spans the 95% confidence interval, and every single run is a small
+//! faint dot. Theory curves (gossip's predicted convergence against node count) are
+//! dashed, in their variant's colour, with a legend entry that says what they compute.
+//!
+//! Deliberately left out: a second y axis, and whiskers (the band reads better over a
+//! few points and keeps the markers clear).
 
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
@@ -36,11 +42,7 @@ pub fn draw<DB: DrawingBackend>(
         nothing(&area, "no point has a value for this metric")?;
         return root.present();
     }
-    let ys = chart
-        .lines
-        .iter()
-        .flat_map(|l| l.points.iter().map(|p| p.1));
-    let top = ys.fold(0.0, f64::max);
+    let top = chart.top();
     // Room above the highest point for the legend's rows.
     let headroom = 1.15 + 0.05 * chart.lines.len().min(8) as f64;
     let y1 = if chart.share {
@@ -110,6 +112,48 @@ where
         .y_labels(8)
         .draw()?;
     let n = chart.lines.len();
+    // Bands first, under every line and marker.
+    for line in &chart.lines {
+        let color = style::color(line.color);
+        for band in &line.bands {
+            let outline: Vec<(f64, f64)> = band
+                .iter()
+                .map(|b| (b.0, b.2))
+                .chain(band.iter().rev().map(|b| (b.0, b.1)))
+                .collect();
+            if band.len() == 1 {
+                // One point with an interval: a short vertical bar.
+                let (x, lo, hi) = band[0];
+                c.draw_series(std::iter::once(PathElement::new(
+                    vec![(x, lo), (x, hi)],
+                    color.mix(0.35).stroke_width(6),
+                )))?;
+            } else {
+                c.draw_series(std::iter::once(Polygon::new(
+                    outline,
+                    color.mix(0.15).filled(),
+                )))?;
+            }
+        }
+        c.draw_series(
+            line.samples
+                .iter()
+                .map(|&p| Circle::new(p, 3, color.mix(0.35).filled())),
+        )?;
+    }
+    for t in &chart.theory {
+        let color = style::color(t.color);
+        c.draw_series(DashedLineSeries::new(
+            t.points.iter().copied(),
+            8,
+            6,
+            color.stroke_width(2),
+        ))?
+        .label(t.label.clone())
+        .legend(move |(x, y)| {
+            PathElement::new(vec![(x - 10, y), (x - 3, y)], color.stroke_width(2))
+        });
+    }
     for (i, line) in chart.lines.iter().enumerate() {
         let color = style::color(line.color);
         let width = style::line_width(i, n);
