@@ -19,7 +19,10 @@ use caplab::sweep::Plan;
 use tokio_util::sync::CancellationToken;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let files: Vec<PathBuf> = if args.is_empty() {
         let mut v: Vec<PathBuf> = std::fs::read_dir("experiments")
             .expect("experiments/")
@@ -34,7 +37,10 @@ fn main() {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "sim engine, release build; load average {}",
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     println!(
         "{:<26} {:>9} {:>10} {:>9} {:>10} {:>10} {:>9}",
@@ -50,7 +56,9 @@ fn secs(d: Duration) -> String {
 }
 
 fn bench(file: &Path) {
-    let name = file.file_stem().map_or("?".into(), |s| s.to_string_lossy().to_string());
+    let name = file
+        .file_stem()
+        .map_or("?".into(), |s| s.to_string_lossy().to_string());
     let overrides = Overrides {
         engine: Some(Engine::Sim),
         ..Overrides::default()
@@ -98,8 +106,7 @@ fn bench(file: &Path) {
                 })
                 .sum();
             let t0 = Instant::now();
-            if let Err(e) = record::run_file(file, tmp.path(), &overrides, &[], &console, &stop)
-            {
+            if let Err(e) = record::run_file(file, tmp.path(), &overrides, &[], &console, &stop) {
                 println!("{name:<26} failed: {e}");
                 return;
             }

@@ -359,7 +359,21 @@ impl GossipCore {
                 digest,
                 push,
             } => {
-                self.merge(&updates, &digest, now.wall_us, &mut out);
+                // The peer's digest says what it held; we hold all of that only if we
+                // pulled (it sent everything our digest lacked). A push-only round sent no
+                // digest and got no updates: adopting the peer's digest would mark as seen
+                // what never arrived, and that false summary would spread.
+                let pulled = matches!(
+                    self.config.anti_entropy,
+                    AntiEntropy::Pull | AntiEntropy::PushPull
+                );
+                if pulled {
+                    self.merge(&updates, &digest, now.wall_us, &mut out);
+                } else {
+                    for u in &updates {
+                        self.apply(u, now.wall_us, &mut out);
+                    }
+                }
                 if push {
                     let mine = self.missing_for(&digest);
                     out.send.push((
@@ -604,6 +618,40 @@ mod tests {
         let tie = upd("k", "tie", 200, 2, 2);
         c.apply(&tie, 0, &mut out);
         assert_eq!(c.read("k").unwrap().0, "tie");
+    }
+
+    #[test]
+    fn a_push_only_round_does_not_mark_the_peers_updates_as_seen() {
+        let push_only = GossipConfig {
+            anti_entropy: AntiEntropy::Push,
+            ..cfg()
+        };
+        let mut a = GossipCore::new(0, 2, push_only.clone(), 0, 1);
+        let mut b = GossipCore::new(1, 2, push_only, 0, 2);
+        for seq in 1..=3 {
+            let u = upd(&format!("k{seq}"), &format!("v{seq}"), seq * 10, 5, seq);
+            b.apply(&u, 0, &mut Output::default());
+        }
+        // a pushes to b: Syn (no digest), Ack (b's digest, no updates), Ack2 (a's updates).
+        let tick = a.tick(now(1_000_000));
+        let [(1, syn)] = &tick.send[..] else {
+            panic!("{tick:?}")
+        };
+        let ack = b.step(now(2), 0, syn.clone());
+        let [(0, ack)] = &ack.send[..] else {
+            panic!("{ack:?}")
+        };
+        a.step(now(3), 1, ack.clone());
+        // a never received b's updates, so it must not claim to hold them: a later pull
+        // from a third node would otherwise never ask anyone for them.
+        assert!(a.read("k1").is_none());
+        assert!(
+            a.digest()
+                .iter()
+                .all(|s| s.contiguous == 0 && s.above.is_empty()),
+            "{:?}",
+            a.digest()
+        );
     }
 
     #[test]
