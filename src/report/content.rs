@@ -21,7 +21,7 @@ use crate::analysis::session::Example;
 use crate::analysis::visibility_facts::ReaderFacts;
 use crate::analysis::RunAnalysis;
 use crate::experiment::{
-    AntiEntropy, Conflict, Experiment, Fsync, RaftStorage, ReadPolicy, VariantParams,
+    AntiEntropy, Conflict, Engine, Experiment, Fsync, RaftStorage, ReadPolicy, VariantParams,
 };
 use crate::history::{Device, OpKind, OpRecord, Outcome};
 
@@ -40,12 +40,13 @@ pub fn run_report(run: RunRef, input: &Input) -> Doc {
         ..Doc::default()
     };
     doc.para(format!(
-        "Run `{}` of experiment **{}**, seed `{}`. Verdict: **{}**.",
+        "Run `{}` of experiment **{}**, seed `{}`, on the {}. Verdict: **{}**.",
         a.summary.run_id,
         a.summary.experiment,
         a.summary
             .seed
             .map_or_else(|| "unknown".to_string(), |s| s.to_string()),
+        engine_words(a.summary.engine),
         verdict_words(a.summary.verdict)
     ));
     headline(&mut doc, input);
@@ -60,8 +61,23 @@ pub fn run_report(run: RunRef, input: &Input) -> Doc {
         "caplab run {dir}/experiment.toml\ncaplab report {dir}    # redo charts and report from the recorded files",
         dir = run.dir
     )));
+    if a.summary.engine == Engine::Sim {
+        doc.para(
+            "This run was recorded in virtual time, so the first command reproduces it \
+             byte for byte (history, events and summary). `--engine real` runs the same \
+             file over loopback TCP in real time; `caplab compare REAL_RUN SIM_RUN` then \
+             says, metric by metric, whether the two engines agree.",
+        );
+    }
     common_sections(&mut doc, input);
     doc
+}
+
+fn engine_words(e: Engine) -> &'static str {
+    match e {
+        Engine::Real => "real engine (loopback TCP, real time)",
+        Engine::Sim => "sim engine (in-memory network, virtual time)",
+    }
 }
 
 /// The comparison report of several runs.
