@@ -43,6 +43,14 @@ step "$caplab" validate experiments/my-experiment.toml
 step "$caplab" run experiments/my-experiment.toml --duration 3s --variant gossip
 step "$caplab" compare results/quickstart/latest results/my-experiment/latest --out results/compare-check
 test -s results/compare-check/report.html
+# The two engines: a sim run, its exact replay, and the real-vs-sim comparison.
+step "$caplab" run experiments/quickstart.toml --engine sim --out results/sim
+sim=$(cd results/sim/quickstart/latest && pwd -P)
+step "$caplab" run "$sim/experiment.toml" --out results/sim-replay
+cmp "$sim/gossip/history.jsonl" results/sim-replay/quickstart/latest/gossip/history.jsonl
+cmp "$sim/summary.json" results/sim-replay/quickstart/latest/summary.json
+step "$caplab" compare "$run" "$sim" --out results/compare-engines
+test -s results/compare-engines/engines.json
 expect_code 2 "$caplab" validate tests/malformed/many-errors.toml
 expect_code 2 "$caplab" run experiments/does-not-exist.toml
 
