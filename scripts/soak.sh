@@ -26,13 +26,16 @@
 #
 # Environment: CAPLAB=path/to/caplab uses that binary (default: builds the release one);
 # SOAK_OUT=dir keeps the runs there (default: a temporary directory, removed at the end);
-# SOAK_DURATION overrides the measured window (default 15s).
+# SOAK_DURATION overrides the measured window (default 15s); SOAK_ENGINE=sim runs every seed
+# in virtual time (seconds per seed instead of minutes; a finding replays exactly with
+# `caplab run <run>/experiment.toml`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 n=${1:?usage: scripts/soak.sh N [FIRST_SEED]}
 first=${2:-1}
 duration=${SOAK_DURATION:-15s}
+engine=${SOAK_ENGINE:-real}
 command -v jq >/dev/null || { echo "soak.sh needs jq" >&2; exit 2; }
 
 if [[ -z "${CAPLAB:-}" ]]; then
@@ -129,7 +132,8 @@ tot_lin=0 tot_lost=0 tot_lab=0 tot_faults=0 tot_overlaps=0 unconverged=0 failed=
 for ((seed = first; seed < first + n; seed++)); do
     log="$out/seed-$seed.log"
     set +e
-    "$CAPLAB" run "$exp" --out "$out/runs" --seed "$seed" --duration "$duration" >"$log" 2>&1
+    "$CAPLAB" run "$exp" --out "$out/runs" --seed "$seed" --duration "$duration" \
+      --engine "$engine" >"$log" 2>&1
     code=$?
     set -e
     run="$out/runs/soak/latest"
