@@ -190,6 +190,25 @@ fn a_write_no_replica_ends_up_holding_is_lost() {
 }
 
 #[test]
+fn an_unacknowledged_write_invoked_as_the_previous_one_was_acknowledged_supersedes_it() {
+    // The sim engine's clock moves in whole milliseconds: alice#2 is invoked in the same
+    // microsecond in which alice#1 was acknowledged, gets no answer, yet commits after it
+    // and is what every replica holds at the end. alice#1 is superseded, not lost.
+    let ops = vec![
+        write(1, "alice", "alice#1", 0, 10).version(&[1, 0]),
+        write(2, "alice", "alice#2", 10, 1010).outcome(caplab::history::Outcome::Unknown),
+    ];
+    let mut events: Vec<_> = NODES
+        .iter()
+        .map(|n| apply(5, n, "alice", "alice#1"))
+        .collect();
+    events.extend(NODES.iter().map(|n| apply(500, n, "alice", "alice#2")));
+    let s = analyse(ops, events, &raft());
+    assert_eq!(s.lost.vanished, Some(0));
+    assert_eq!(s.lost_writes, 0);
+}
+
+#[test]
 fn a_volatile_replica_that_crashed_holds_nothing_it_had_before() {
     use caplab::history::{Event, EventKind};
     let ops = vec![write(1, "alice", "alice#1", 0, 10).version(&[1])];

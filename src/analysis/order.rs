@@ -12,8 +12,8 @@
 //!   `r >= p`). "No value" is at 0; the value of an acknowledged write of rank `r` at
 //!   `r + 1`; a value whose write was not acknowledged is placed by its version (from the
 //!   write, the read that returned it, or any read of it) in version mode, else right
-//!   after the writes acknowledged before its write was invoked (the earliest it can have
-//!   taken effect).
+//!   after the writes acknowledged before (or at the same time as) its write was invoked
+//!   (the earliest it can have taken effect).
 //! - **Issue order** (session guarantees): every write of the key, whatever its outcome, by
 //!   invoke time. A user's writes are issued one after another, so this is the order in
 //!   which the user made the pictures: what the user calls older. "No value" is 0, the
@@ -242,9 +242,13 @@ impl Order {
                 return Some(p as u32);
             }
         }
+        // At or before: an acknowledgement and an invocation at the same microsecond (common
+        // under the sim engine, whose clock moves in whole milliseconds) are one user's
+        // writes one after the other (a key's writes are its owner's, issued one at a
+        // time), so the acknowledged one came first.
         let p = k
             .by_ack
-            .partition_point(|&i| ops[i as usize].complete_us < write.invoke_us);
+            .partition_point(|&i| ops[i as usize].complete_us <= write.invoke_us);
         Some(p as u32)
     }
 
