@@ -4,7 +4,7 @@
 //! Run with `cargo bench --bench sim` (or `-- FILE...` for other experiment files). For an
 //! ordinary experiment it times recording (every variant in virtual time) and analysis with
 //! charts and report separately; a sweep is timed as a whole. Virtual time is counted as
-//! `warmup + duration + cooldown` per variant (and per point of a sweep), which leaves out
+//! `warmup + duration + cooldown` per variant (and per run of a sweep), which leaves out
 //! the few virtual seconds a cluster takes to become ready. It prints simulated seconds per
 //! wall second (recording only, and end to end) and the targets: profile-picture
 //! (2 variants) end to end in at most 3 s, strategies in at most 10 s.
@@ -102,7 +102,8 @@ fn bench(file: &Path) {
                 .iter()
                 .map(|p| {
                     let e = &p.loaded.experiment;
-                    (e.warmup + e.duration + e.cooldown) * e.variants.len() as u32
+                    (e.warmup + e.duration + e.cooldown)
+                        * (e.variants.len() * p.repetitions.len().max(1)) as u32
                 })
                 .sum();
             let t0 = Instant::now();
