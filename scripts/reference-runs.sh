@@ -11,6 +11,8 @@
 # machine: latencies are measured in real time.
 #
 # Usage: scripts/reference-runs.sh [experiments/NAME.toml ...]     (about 12 minutes for all)
+# ENGINE=sim runs them on the sim engine instead and writes results/reference/<name>-sim/
+# (experiments whose file says engine = "sim", like gossip-scale, always run on it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,7 +48,11 @@ for f in "${files[@]}"; do
   name=$(sed -n 's/^name *= *"\(.*\)".*/\1/p' "$f" | head -n 1)
   echo "== $name ($f)"
   code=0
-  "$bin" run "$f" --out "$tmp" >"$tmp/$name.log" 2>&1 || code=$?
+  engine_args=()
+  if [ -n "${ENGINE:-}" ]; then
+    engine_args=(--engine "$ENGINE")
+  fi
+  "$bin" run "$f" --out "$tmp" "${engine_args[@]}" >"$tmp/$name.log" 2>&1 || code=$?
   if [ "$code" -ge 2 ]; then
     echo "caplab run $f failed (exit $code):" >&2
     tail -n 20 "$tmp/$name.log" >&2
@@ -54,6 +60,9 @@ for f in "${files[@]}"; do
   fi
   run=$(cd "$tmp/$name/latest" && pwd -P)
   dest="$ref/$name"
+  if [ "${ENGINE:-}" = sim ] && ! grep -q '^engine *= *"sim"' "$f"; then
+    dest="$ref/$name-sim"
+  fi
   if [ -f "$dest/summary.json" ] && [ -f "$run/summary.json" ]; then
     echo "  committed reference:"
     headline "$dest/summary.json"
