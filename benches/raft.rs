@@ -527,6 +527,18 @@ async fn run(plan: &Plan) -> Result<(), String> {
         "idle cluster: {:.1}% of a core",
         cpu_time_us().saturating_sub(cpu_before) as f64 / t0.elapsed().as_micros() as f64 * 100.0
     );
+    if storage.starts_with("disk") {
+        match fdatasync_latency(b._dir.path()) {
+            Ok(h) => println!(
+                "this disk: 1 KiB overwrite + fdatasync p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms \
+                 (a floor under every disk write; one per group commit)",
+                us(&h, 0.5),
+                us(&h, 0.99),
+                h.max() as f64 / 1000.0
+            ),
+            Err(e) => println!("this disk: fdatasync not measured ({e})"),
+        }
+    }
     if plan.unloaded {
         let (w, wf) = unloaded(&b, Kind::Write, 3000).await;
         let (r, rf) = unloaded(&b, Kind::Read, 3000).await;
@@ -620,6 +632,32 @@ async fn run(plan: &Plan) -> Result<(), String> {
     net.shutdown().await;
     events.finish().map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// What the disk itself costs: 500 overwrites of 1 KiB in a preallocated file under `dir`,
+/// each followed by `fdatasync`, as the Raft log's writer does per group commit.
+fn fdatasync_latency(dir: &std::path::Path) -> std::io::Result<Histogram<u64>> {
+    use std::os::unix::fs::FileExt;
+    let path = dir.join("fdatasync-probe");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(&path)?;
+    file.write_all_at(&vec![0u8; 1 << 20], 0)?;
+    file.sync_all()?;
+    let mut h = histogram();
+    let block = vec![7u8; 1024];
+    for i in 0..500u64 {
+        let t0 = Instant::now();
+        file.write_all_at(&block, (i * 1024) % (1 << 20))?;
+        file.sync_data()?;
+        let _ = h.record((t0.elapsed().as_micros() as u64).max(1));
+    }
+    drop(file);
+    std::fs::remove_file(&path)?;
+    Ok(h)
 }
 
 /// Messages sent so far between any two cluster nodes (clients' traffic excluded).
