@@ -1,6 +1,7 @@
 //! The Raft cluster end to end on loopback TCP: writes and linearizable reads on 3 and 5
 //! nodes, failover after a leader crash, a minority DC cut off, convergence after healing,
-//! disk recovery, acknowledged writes surviving crashes of any minority, and pauses.
+//! disk recovery, acknowledged writes surviving crashes of any minority, pauses, and a write
+//! burst beyond the leader's bound (shed explicitly, the rest batched).
 //!
 //! Every test waits on conditions (cluster readiness, polling with deadlines), never on
 //! fixed sleeps. Delays are small (200 µs inside a DC, 5 ms between DCs) and timeouts short
@@ -582,6 +583,38 @@ async fn lease_reads_see_acknowledged_writes() {
     assert!(
         per_read < Duration::from_millis(10),
         "lease reads took {per_read:?} each, as long as a quorum round trip"
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_burst_beyond_the_bound_is_shed_at_once_and_the_rest_batched() {
+    let h = start([1, 1, 1], "memory").await;
+    let leader = h.cluster.leader().expect("a leader");
+    let first_index = h.cluster.last_log_index(leader).unwrap_or(0);
+    // Twice the leader's bound on pending writes (2,048), all at once: a commit takes at
+    // least a 10 ms round trip between DCs, so the leader cannot drain them as they come.
+    let burst = 4_096;
+    let writes: Vec<(String, String)> = (0..burst)
+        .map(|i| (format!("profile/b{}", i % 100), format!("b{i}")))
+        .collect();
+    let results =
+        futures_util::future::join_all(writes.iter().map(|(k, v)| h.write(leader, k, v))).await;
+    let (mut ok, mut shed) = (0usize, 0usize);
+    for r in results {
+        match r {
+            CallResult::Ok(ClientOk::Written { .. }) => ok += 1,
+            CallResult::Rejected(e) if e.starts_with("overloaded") => shed += 1,
+            other => panic!("neither acknowledged nor shed as overloaded: {other:?}"),
+        }
+    }
+    assert!(ok > 0, "nothing acknowledged");
+    assert!(shed > 0, "nothing shed: the bound did not hold");
+    // Writes gathered while the proposer's pipeline was full share entries.
+    let entries = h.cluster.last_log_index(leader).unwrap_or(0) - first_index;
+    assert!(
+        (entries as usize) < ok / 2,
+        "{entries} entries for {ok} acknowledged writes: no batching"
     );
     h.stop().await;
 }

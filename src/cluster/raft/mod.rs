@@ -7,7 +7,8 @@
 //!   [`types::ProfileWrite`]s with their picture bytes) and short names for openraft's
 //!   generic types.
 //! - [`log_store`]: log, vote and committed index, in memory or backed by [`log_file`] (an
-//!   append-only file per node, fsynced per append or group-committed).
+//!   append-only file per node, group-committed: one fdatasync covers every append queued
+//!   while the previous one ran, and none is acknowledged before it).
 //! - [`snapshot`]: where the latest snapshot is kept so that it survives a crash.
 //! - [`state_machine`]: the profile map; records `apply` events.
 //! - [`network`]: Raft RPCs as request/response messages ([`RaftPeer`]), bounded by
@@ -94,11 +95,7 @@ enum Durable {
         snapshot: SnapshotSlot,
     },
     /// The files; a restart recovers from them.
-    Disk {
-        log: PathBuf,
-        snapshot: PathBuf,
-        fsync: crate::experiment::Fsync,
-    },
+    Disk { log: PathBuf, snapshot: PathBuf },
 }
 
 /// A running node: lost on crash.
@@ -180,14 +177,9 @@ impl RaftCluster {
         let slot = self.slot(node)?;
         let (log, snapshot) = match &slot.durable {
             Durable::Memory { log, snapshot } => (log.clone(), snapshot.clone()),
-            Durable::Disk {
-                log,
-                snapshot,
-                fsync,
-            } => {
+            Durable::Disk { log, snapshot } => {
                 let path = log.clone();
-                let fsync = *fsync;
-                let store = tokio::task::spawn_blocking(move || LogStore::open_disk(&path, fsync))
+                let store = tokio::task::spawn_blocking(move || LogStore::open_disk(&path))
                     .await
                     .map_err(|e| ClusterError::Other(e.to_string()))?
                     .map_err(|source| ClusterError::Io {
@@ -430,7 +422,8 @@ impl Cluster for RaftCluster {
                     log: LogStore::memory(),
                     snapshot: SnapshotSlot::memory(),
                 },
-                RaftStorage::Disk { fsync } => {
+                // `always` and `batch` both group-commit (see `log_file`).
+                RaftStorage::Disk { .. } => {
                     let log = ctx.data_dir.join(format!("{}.raftlog", n.name));
                     let snapshot = ctx.data_dir.join(format!("{}.snapshot", n.name));
                     // A start is a fresh cluster: leftovers of an earlier run must not leak in.
@@ -445,11 +438,7 @@ impl Cluster for RaftCluster {
                             _ => {}
                         }
                     }
-                    Durable::Disk {
-                        log,
-                        snapshot,
-                        fsync,
-                    }
+                    Durable::Disk { log, snapshot }
                 }
             };
             slots.push(Slot {
