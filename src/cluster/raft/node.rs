@@ -368,6 +368,7 @@ pub(super) async fn run_proposer(
         // carries all of them instead of one entry per write.
         while waiting.len() >= MAX_OPEN_ENTRIES {
             tokio::select! {
+                biased;
                 _ = cancel.cancelled() => break 'propose,
                 _ = waiting.join_next() => {}
             }
