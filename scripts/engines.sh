@@ -19,6 +19,7 @@ fi
 cargo build --release --quiet
 bin=target/release/caplab
 out=${ENGINES_OUT:-$(mktemp -d)}
+mkdir -p "$out"
 echo "results under $out (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 status=0
 for exp in "${exps[@]}"; do

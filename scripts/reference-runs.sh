@@ -109,5 +109,10 @@ done
     fi
     echo "| [$n]($n/report.md) | $v |"
   done
+  if [ -f "$ref/engines.md" ]; then
+    echo
+    echo "Folders ending in \`-sim\` were recorded on the sim engine (\`ENGINE=sim\`); [engines.md](engines.md)"
+    echo "compares the two engines on the same seeds (made by \`scripts/engines.sh\`)."
+  fi
 } >"$ref/README.md"
 du -sh "$ref"
