@@ -73,12 +73,16 @@ fn measured_visibility_of_r1_w1_matches_the_pbs_prediction() {
         } else {
             0.0
         };
-        // KNOWN, NOT YET EXPLAINED: in the steepest bucket (reads 10-20 ms after the
-        // acknowledgement) the measurement sits above the model in every run, on a quiet
-        // machine too: +5.0 points in session 2, +3.7 to +9.5 points over seven runs in
-        // session 3 (about 4.5 ms more effective time than the model's t + client hops).
-        // The allowance below keeps the rest of the comparison strict while that is
-        // investigated; every later bucket agrees within the plain tolerance.
+        // KNOWN, LOCATED, NOT YET FIXED: in the steepest bucket (reads 10-20 ms after the
+        // acknowledgement) the real engine measures above the model in every run, on a
+        // quiet machine too: +5.0 points in session 2, +3.7 to +9.5 points over seven runs
+        // in session 3 (about 4.5 ms more effective time than the model's t + client
+        // hops). The same experiment on the sim engine agrees with the model in that
+        // bucket (+0.4, +3.5, -0.9, +0.1, +2.6 points over five seeds; see the test
+        // below, which has no such allowance): the excess comes from the real engine's
+        // timing path (when the client stamps acknowledgements and invocations relative to
+        // when the messages move), not from the model or the gossip code. The allowance
+        // keeps the rest of this comparison strict.
         let known_excess = if r.to_us.is_some_and(|to| to <= 20_000) {
             0.06
         } else {
@@ -88,6 +92,39 @@ fn measured_visibility_of_r1_w1_matches_the_pbs_prediction() {
         assert!(
             r.measured - r.predicted <= above && r.predicted - r.measured <= allowed,
             "bucket {}..{:?} us: measured {:.3} vs PBS {:.3} ({} reads; allowed -{allowed:.3}/+{above:.3})\n{report}",
+            r.from_us,
+            r.to_us,
+            r.measured,
+            r.predicted,
+            r.reads
+        );
+    }
+}
+
+/// The same comparison on the sim engine, in virtual time: no scheduler noise and no
+/// allowance anywhere. Deterministic, so it cannot be flaky.
+#[test]
+fn on_the_sim_engine_every_bucket_matches_the_pbs_prediction() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = format!("engine = \"sim\"\n{}", fixture("pbs-check"));
+    let dir = run_experiment(tmp.path(), "pbs-check", &text);
+    let run = analyse_run(&dir, &CheckOptions::default()).unwrap();
+    let pbs = run.variants[0]
+        .1
+        .summary
+        .pbs
+        .as_ref()
+        .expect("a quorum variant has a prediction");
+    let rows = pbs.rows(Reader::OtherDc);
+    let measured: Vec<_> = rows.iter().filter(|r| r.reads >= 300).collect();
+    assert!(measured.len() >= 4, "too few buckets: {rows:?}");
+    assert!(measured.iter().any(|r| r.predicted < 0.8), "{rows:?}");
+    for r in measured {
+        let se = (r.predicted * (1.0 - r.predicted) / r.reads as f64).sqrt();
+        let allowed = 0.04f64.max(3.0 * se);
+        assert!(
+            (r.measured - r.predicted).abs() <= allowed,
+            "sim bucket {}..{:?} us: measured {:.3} vs PBS {:.3} ({} reads; allowed {allowed:.3})",
             r.from_us,
             r.to_us,
             r.measured,
