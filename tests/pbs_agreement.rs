@@ -79,10 +79,12 @@ fn measured_visibility_of_r1_w1_matches_the_pbs_prediction() {
         // in session 3 (about 4.5 ms more effective time than the model's t + client
         // hops). The same experiment on the sim engine agrees with the model in that
         // bucket (+0.4, +3.5, -0.9, +0.1, +2.6 points over five seeds; see the test
-        // below, which has no such allowance): the excess comes from the real engine's
-        // timing path (when the client stamps acknowledgements and invocations relative to
-        // when the messages move), not from the model or the gossip code. The allowance
-        // keeps the rest of this comparison strict.
+        // below, which has no such allowance), replica apply lags have the same
+        // distribution on both engines, and a release build on an idle machine measures
+        // +3.6 here (seed 9; sim +2.6): the excess is the real engine's processing time per
+        // hop (a read takes 0.76 ms p50 against 0.4 ms of configured client delay; more in
+        // a debug build beside other tests), which the model's configured delays leave
+        // out. The allowance keeps the rest of this comparison strict.
         let known_excess = if r.to_us.is_some_and(|to| to <= 20_000) {
             0.06
         } else {
