@@ -1119,33 +1119,75 @@ async fn memory_read_loop<M>(
                 None => return,
             },
         };
-        let msg = match frame::decode::<M>(&frame) {
-            Ok(m) => m,
-            Err(e) => {
-                inner.lab(
-                    "net.frame",
-                    format!(
-                        "{} -> {}: undecodable frame: {e}",
-                        inner.endpoint_name(from),
-                        inner.endpoint_name(me)
-                    ),
-                );
-                continue;
-            }
-        };
-        if let Some(c) = inner.counters(from, me) {
-            LinkCounters::add(&c.delivered, 1);
-            LinkCounters::add(&c.delivered_bytes, frame.len() as u64);
-        }
-        let sent = tokio::select! {
-            biased;
-            _ = token.cancelled() => return,
-            r = inbox.send(Delivery { from, msg }) => r,
-        };
-        if sent.is_err() {
-            return;
+        let counters = inner.counters(from, me);
+        match hand_over(
+            &frame,
+            from,
+            me,
+            counters.as_deref(),
+            &inbox,
+            &inner,
+            &token,
+        )
+        .await
+        {
+            // A bad frame spoils only itself here: there is no byte stream to lose sync with.
+            Handed::Delivered | Handed::Undecodable => {}
+            Handed::Closed => return,
         }
     }
+}
+
+/// What became of one received frame.
+enum Handed {
+    Delivered,
+    /// Recorded as a lab fault (`net.frame`).
+    Undecodable,
+    /// The endpoint closed (or its inbox did) while the frame waited for room.
+    Closed,
+}
+
+/// The receiving step both transports share: decodes a frame from `from`, counts it as
+/// delivered on its link and hands it to `me`'s inbox, waiting while the inbox is full.
+async fn hand_over<M>(
+    frame: &[u8],
+    from: EndpointId,
+    me: EndpointId,
+    counters: Option<&LinkCounters>,
+    inbox: &mpsc::Sender<Delivery<M>>,
+    inner: &Inner,
+    token: &CancellationToken,
+) -> Handed
+where
+    M: DeserializeOwned + Send + 'static,
+{
+    let msg = match frame::decode::<M>(frame) {
+        Ok(m) => m,
+        Err(e) => {
+            inner.lab(
+                "net.frame",
+                format!(
+                    "{} -> {}: undecodable frame: {e}",
+                    inner.endpoint_name(from),
+                    inner.endpoint_name(me)
+                ),
+            );
+            return Handed::Undecodable;
+        }
+    };
+    if let Some(c) = counters {
+        LinkCounters::add(&c.delivered, 1);
+        LinkCounters::add(&c.delivered_bytes, frame.len() as u64);
+    }
+    let sent = tokio::select! {
+        biased;
+        _ = token.cancelled() => return Handed::Closed,
+        r = inbox.send(Delivery { from, msg }) => r,
+    };
+    if sent.is_err() {
+        return Handed::Closed;
+    }
+    Handed::Delivered
 }
 
 async fn read_loop<M>(
@@ -1193,31 +1235,20 @@ async fn read_loop<M>(
                 _ => return,
             },
         };
-        let msg = match frame::decode::<M>(&frame) {
-            Ok(m) => m,
-            Err(e) => {
-                inner.lab(
-                    "net.frame",
-                    format!(
-                        "{} -> {}: undecodable frame: {e}",
-                        inner.endpoint_name(from),
-                        inner.endpoint_name(me)
-                    ),
-                );
-                return;
-            }
-        };
-        if let Some(c) = &counters {
-            LinkCounters::add(&c.delivered, 1);
-            LinkCounters::add(&c.delivered_bytes, frame.len() as u64);
-        }
-        let sent = tokio::select! {
-            biased;
-            _ = token.cancelled() => return,
-            r = inbox.send(Delivery { from, msg }) => r,
-        };
-        if sent.is_err() {
-            return;
+        match hand_over(
+            &frame,
+            from,
+            me,
+            counters.as_deref(),
+            &inbox,
+            &inner,
+            &token,
+        )
+        .await
+        {
+            Handed::Delivered => {}
+            // The byte stream can no longer be trusted: drop the connection.
+            Handed::Undecodable | Handed::Closed => return,
         }
     }
 }
