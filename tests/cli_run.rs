@@ -15,7 +15,7 @@ use caplab::history::{Event, EventKind, OpRecord};
 use caplab::record::{self, Finished, Lines};
 use caplab::run_dir::manifest::{RunManifest, RunStatus, VariantStatus};
 use support::binary::{run_and_interrupt, signal, spawn_run, wait_exit, wait_for_lines};
-use support::{edit, fixture, lines};
+use support::{edit, fixture, lines, run_in_process};
 use tokio_util::sync::CancellationToken;
 
 /// The `tiny` fixture lasting `duration`, with `more` TOML (another variant) appended,
@@ -283,17 +283,8 @@ fn a_run_is_recorded_analysed_and_interrupted_without_the_binary() {
     let tmp = tempfile::tempdir().unwrap();
     let file = experiment(tmp.path(), "1s", RAFT);
     let out = tmp.path().join("results");
-    let console = Lines::default();
     let only = ["gossip".to_string()];
-    let finished = record::run_file(
-        &file,
-        &out,
-        &Overrides::default(),
-        &only,
-        &console,
-        &CancellationToken::new(),
-    )
-    .unwrap();
+    let (finished, console) = run_in_process(&file, &out, &Overrides::default(), &only);
     let Finished::Run(run) = &finished else {
         panic!("not a run")
     };

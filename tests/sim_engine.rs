@@ -8,24 +8,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use caplab::experiment::{Engine, Overrides};
-use caplab::record::{self, Finished, Lines};
+use caplab::record::{self, Finished};
 use caplab::run_dir::manifest::RunManifest;
-use support::{edit, fixture};
-use tokio_util::sync::CancellationToken;
+use support::{edit, fixture, run_in_process};
 
 /// Runs `file` (with `overrides`, only the variants in `only`) into `out`; returns the run
 /// directory.
 fn run(file: &Path, out: &Path, overrides: &Overrides, only: &[String]) -> PathBuf {
-    let console = Lines::default();
-    let finished = record::run_file(
-        file,
-        out,
-        overrides,
-        only,
-        &console,
-        &CancellationToken::new(),
-    )
-    .unwrap_or_else(|e| panic!("{e}\n{}", console.text()));
+    let (finished, console) = run_in_process(file, out, overrides, only);
     let Finished::Run(r) = finished else {
         panic!("not a run")
     };

@@ -9,11 +9,10 @@ use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin;
 use caplab::experiment::Overrides;
-use caplab::record::{self, Finished, Lines};
+use caplab::record::Finished;
 use caplab::run_dir::manifest::{RunStatus, VariantStatus};
 use support::binary::run_and_interrupt;
-use support::{edit, fixture};
-use tokio_util::sync::CancellationToken;
+use support::{edit, fixture, run_in_process};
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -181,16 +180,7 @@ fn a_sweep_runs_without_the_binary_and_a_long_swept_description_fits_in_folder_n
     );
     std::fs::write(&file, text).unwrap();
     let out = tmp.path().join("results");
-    let console = Lines::default();
-    let finished = record::run_file(
-        &file,
-        &out,
-        &Overrides::default(),
-        &[],
-        &console,
-        &CancellationToken::new(),
-    )
-    .unwrap();
+    let (finished, console) = run_in_process(&file, &out, &Overrides::default(), &[]);
     let Finished::Sweep(sweep) = &finished else {
         panic!("not a sweep")
     };
@@ -224,16 +214,7 @@ fn seeds_repeat_every_point_and_the_record_carries_the_interval() {
     );
     std::fs::write(&file, text).unwrap();
     let out = tmp.path().join("results");
-    let console = Lines::default();
-    let finished = record::run_file(
-        &file,
-        &out,
-        &Overrides::default(),
-        &[],
-        &console,
-        &CancellationToken::new(),
-    )
-    .unwrap();
+    let (finished, console) = run_in_process(&file, &out, &Overrides::default(), &[]);
     let Finished::Sweep(sweep) = &finished else {
         panic!("not a sweep")
     };

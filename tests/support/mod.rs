@@ -4,7 +4,8 @@
 //!   scenario, with a comment at its top saying what it is for); a test that varies a
 //!   scenario edits the loaded text itself, so the variation shows in the test.
 //! - [`cluster`]: a cluster of any kind on a fresh simulated network (`Harness<C>`).
-//! - [`binary`]: runs of the `caplab` binary, waited for or interrupted.
+//! - [`binary`]: runs of the `caplab` binary, waited for or interrupted;
+//!   [`run_in_process`] the same run through `caplab::record`, without the binary.
 //! - [`history`]: hand-written operations and events, and one call to analyse them.
 //! - [`noise`]: the scheduler noise measured while a timing test runs.
 //! - [`tiny_run`]: a small, deterministic run directory for the chart and report tests.
@@ -30,6 +31,27 @@ pub fn fixtures_dir() -> PathBuf {
 pub fn fixture(name: &str) -> String {
     let path = fixtures_dir().join(format!("{name}.toml"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `caplab run FILE` through `caplab::record` (no binary, never interrupted): what it
+/// finished and everything it printed. Panics, with the output, if the run could not run.
+pub fn run_in_process(
+    file: &Path,
+    out: &Path,
+    overrides: &caplab::experiment::Overrides,
+    only: &[String],
+) -> (caplab::record::Finished, caplab::record::Lines) {
+    let console = caplab::record::Lines::default();
+    let finished = caplab::record::run_file(
+        file,
+        out,
+        overrides,
+        only,
+        &console,
+        &tokio_util::sync::CancellationToken::new(),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", console.text()));
+    (finished, console)
 }
 
 /// `text` with `from` replaced by `to`, panicking unless `from` occurs in it: a variation
