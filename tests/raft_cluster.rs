@@ -589,25 +589,49 @@ async fn lease_reads_see_acknowledged_writes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_burst_beyond_the_bound_is_shed_at_once_and_the_rest_batched() {
-    let h = start([1, 1, 1], "memory").await;
+    use futures_util::StreamExt as _;
+    // Elections slower than the hold below, so holding the followers cannot depose the
+    // leader (the other tests' 150-300 ms would).
+    let variant = raft("memory", "linearizable")
+        .replace(
+            "election_timeout_min = \"150ms\"",
+            "election_timeout_min = \"1500ms\"",
+        )
+        .replace(
+            "election_timeout_max = \"300ms\"",
+            "election_timeout_max = \"2s\"",
+        );
+    let h = Harness::<RaftCluster>::start(&three_dcs("raft", [1, 1, 1], "5ms", &variant)).await;
     let leader = h.cluster.leader().expect("a leader");
     let first_index = h.cluster.last_log_index(leader).unwrap_or(0);
-    // Twice the leader's bound on pending writes (2,048), all at once: a commit takes at
-    // least a 10 ms round trip between DCs, so the leader cannot drain them as they come.
+    // Twice the leader's bound on pending writes (2,048), all at once. The followers'
+    // traffic is held until the first write is shed, so nothing commits meanwhile and the
+    // burst piles up on the leader however fast this machine drains it.
+    let followers: Vec<usize> = (0..h.nodes.len()).filter(|&n| n != leader).collect();
+    for &f in &followers {
+        h.net.pause(h.nodes[f]);
+    }
     let burst = 4_096;
     let writes: Vec<(String, String)> = (0..burst)
         .map(|i| (format!("profile/b{}", i % 100), format!("b{i}")))
         .collect();
-    let results =
-        futures_util::future::join_all(writes.iter().map(|(k, v)| h.write(leader, k, v))).await;
-    let (mut ok, mut shed) = (0usize, 0usize);
-    for r in results {
+    let mut results: futures_util::stream::FuturesUnordered<_> =
+        writes.iter().map(|(k, v)| h.write(leader, k, v)).collect();
+    let (mut ok, mut shed, mut held) = (0usize, 0usize, true);
+    while let Some(r) = results.next().await {
         match r {
             CallResult::Ok(ClientOk::Written { .. }) => ok += 1,
             CallResult::Rejected(e) if e.starts_with("overloaded") => shed += 1,
             other => panic!("neither acknowledged nor shed as overloaded: {other:?}"),
         }
+        if held {
+            held = false;
+            for &f in &followers {
+                h.net.resume(h.nodes[f]);
+            }
+        }
     }
+    drop(results);
     assert!(ok > 0, "nothing acknowledged");
     assert!(shed > 0, "nothing shed: the bound did not hold");
     // Writes gathered while the proposer's pipeline was full share entries.
