@@ -66,7 +66,10 @@ pub fn run_report(run: RunRef, input: &Input) -> Doc {
             "This run was recorded in virtual time, so the first command reproduces it \
              byte for byte (history, events and summary). `--engine real` runs the same \
              file over loopback TCP in real time; `caplab compare REAL_RUN SIM_RUN` then \
-             says, metric by metric, whether the two engines agree.",
+             says, metric by metric, whether the two engines agree. Virtual time moves in \
+             whole milliseconds and processing takes none of it: a message delay under \
+             half a millisecond is 0, so operations answered inside one DC show 0 ms \
+             (on the bottom edge of the log-scale latency charts).",
         );
     }
     common_sections(&mut doc, input);
