@@ -3,7 +3,10 @@
 //! batch; both group-commit).
 //!
 //! Run `cargo bench --bench raft` for everything, or pick with `-- memory`, `-- disk-always`,
-//! `-- disk-batch`, `-- overload` (several may be given). Each prints, with the load average:
+//! `-- disk-batch`, `-- overload` (several may be given). For profiling, the environment
+//! variables `RAFT_BENCH_WRITE_RATES` and `RAFT_BENCH_READ_RATES` (comma-separated rates, empty
+//! to skip) replace the rising series, and `RAFT_BENCH_WORKERS` sets tokio's worker threads
+//! (default 2). Each prints, with the load average:
 //! - the idle cluster's CPU (the floor under every step's CPU per operation);
 //! - unloaded latency (not for `overload`): one client, one operation at a time, p50/p99 of
 //!   writes and of linearizable reads (both sent to the leader);
@@ -574,9 +577,11 @@ async fn run(plan: &Plan) -> Result<(), String> {
     }
 
     println!("open-loop writes (to the leader):");
-    let (best_w, missed_w, peak_w) = rising(&b, Kind::Write, WRITE_RATES).await;
+    let write_rates = rates_from_env("RAFT_BENCH_WRITE_RATES", WRITE_RATES);
+    let (best_w, missed_w, peak_w) = rising(&b, Kind::Write, &write_rates).await;
     println!("open-loop linearizable reads (to the leader):");
-    let (best_r, missed_r, peak_r) = rising(&b, Kind::Read, READ_RATES).await;
+    let read_rates = rates_from_env("RAFT_BENCH_READ_RATES", READ_RATES);
+    let (best_r, missed_r, peak_r) = rising(&b, Kind::Read, &read_rates).await;
     let mut overloads = Vec::new();
     if plan.overload {
         for (kind, peak, base) in [
@@ -752,6 +757,18 @@ fn cpu_by_thread_us() -> [u64; 4] {
     out
 }
 
+/// The rising series of offered rates: `default`, or the comma-separated list in the
+/// environment variable `var` (for profiling one rate; an empty list skips the series).
+fn rates_from_env(var: &str, default: &[u64]) -> Vec<u64> {
+    match std::env::var(var) {
+        Ok(list) => list
+            .split(',')
+            .filter_map(|r| r.trim().parse().ok())
+            .collect(),
+        Err(_) => default.to_vec(),
+    }
+}
+
 /// The machine's 1/5/15-minute load averages, to tell a quiet run from a contended one.
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -760,8 +777,12 @@ fn load_average() -> String {
 }
 
 fn main() -> ExitCode {
+    let workers = std::env::var("RAFT_BENCH_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(2);
     let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
     {

@@ -882,16 +882,6 @@ impl Inner {
         bytes: Bytes,
     ) -> Result<(), NetError> {
         let link = self.link(from, to)?;
-        if std::env::var_os("CAPLAB_DBG_NET").is_some() {
-            eprintln!(
-                "DBGNET {:?} {} {} {} {:02x?}",
-                self.config.transport.now(),
-                from.0,
-                to.0,
-                bytes.len(),
-                &bytes[..bytes.len().min(24)]
-            );
-        }
         let c = &link.counters;
         LinkCounters::add(&c.sent, 1);
         LinkCounters::add(&c.sent_bytes, bytes.len() as u64);

@@ -154,9 +154,10 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
     type SnapshotData = SnapshotData;
 
     async fn build_snapshot(&mut self) -> io::Result<Snapshot> {
-        // Copy the map (cheap: pictures are shared `Bytes`) and encode it on a blocking
-        // thread: every replica of the process snapshots at the same index, and encoding
-        // on the async workers would stall all of them at once.
+        // Copy the map here (cheap: pictures are shared `Bytes`), then encode and save it on
+        // a low-priority thread: every replica of the process snapshots at the same index,
+        // and encoding at normal priority stalled all of them at once (see
+        // `sim::background`).
         let (profiles, meta) = {
             let st = self.shared.state.read();
             let meta = SnapshotMeta {
@@ -165,20 +166,21 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
             };
             (st.profiles.clone(), meta)
         };
-        let data = crate::sim::blocking(move || postcard::to_stdvec(&profiles))
-            .await
-            .map_err(io::Error::other)?
-            .map_err(io::Error::other)?;
-        let stored = Arc::new(StoredSnapshot {
-            meta: meta.clone(),
-            data: data.clone(),
-        });
-        self.save_to_slot(stored.clone()).await?;
-        *self.shared.current.lock() = Some(stored);
-        Ok(Snapshot {
-            meta,
-            snapshot: data,
+        let slot = self.shared.slot.clone();
+        let stored = crate::sim::background("caplab-snapshot", move || {
+            let data = postcard::to_stdvec(&profiles).map_err(io::Error::other)?;
+            // openraft takes its own copy of the bytes: made here too, not on a worker.
+            let copy = data.clone();
+            let stored = Arc::new(StoredSnapshot { meta, data });
+            slot.save(stored.clone())?;
+            Ok::<_, io::Error>((stored, copy))
         })
+        .await
+        .map_err(io::Error::other)??;
+        let (stored, snapshot) = stored;
+        let meta = stored.meta.clone();
+        *self.shared.current.lock() = Some(stored);
+        Ok(Snapshot { meta, snapshot })
     }
 }
 
