@@ -105,7 +105,7 @@ where
     std::thread::Builder::new()
         .name(name.to_string())
         .spawn(move || {
-            lowest_priority();
+            lower_this_thread();
             let _ = tx.send(f());
         })
         .map_err(|e| BlockingError(format!("starting thread {name}: {e}")))?;
@@ -114,8 +114,9 @@ where
 }
 
 /// Lowers the calling thread's scheduling priority to nice 19 (on Linux the nice value is
-/// per thread). Best effort: where it fails the work runs at normal priority.
-fn lowest_priority() {
+/// per thread), for threads that do background work beside the nodes (see [`background`]).
+/// Best effort: where it fails the work runs at normal priority.
+pub fn lower_this_thread() {
     #[cfg(target_os = "linux")]
     // SAFETY: `gettid` has no preconditions; `setpriority` only reads its arguments, and on
     // Linux, with the calling thread's id, changes that thread's nice value.

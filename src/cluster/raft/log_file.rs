@@ -324,7 +324,9 @@ fn preallocate(
     asks: mpsc::Receiver<u64>,
     done: mpsc::Sender<io::Result<()>>,
 ) {
-    let zeros = vec![0u8; 1 << 20];
+    // Background work: it must not take cores or disk bursts from the nodes' appends.
+    crate::sim::lower_this_thread();
+    let zeros = vec![0u8; TRICKLE];
     while let Ok(want) = asks.recv() {
         let from = allocated.load(Ordering::Acquire);
         let result = if want <= from {
@@ -335,7 +337,7 @@ fn preallocate(
             let mut filled = Ok(());
             while at < target && filled.is_ok() {
                 let n = (target - at).min(zeros.len() as u64) as usize;
-                filled = file.write_all_at(&zeros[..n], at);
+                filled = write_trickled(&file, &zeros[..n], at);
                 at += n as u64;
             }
             filled.and_then(|()| file.sync_all()).map(|()| {
@@ -347,6 +349,51 @@ fn preallocate(
             return;
         }
     }
+}
+
+/// Bytes a background writer (the preallocator, a snapshot save) hands to the disk at a time.
+pub const TRICKLE: usize = 128 << 10;
+
+/// Writes `bytes` at `at` in pieces of at most [`TRICKLE`] bytes, waiting after each until
+/// the device has it (Linux `sync_file_range`; no cache flush, no metadata). So a later
+/// `fsync` of the file has almost nothing left to write: a background writer's megabytes
+/// reach the disk a piece at a time between the appends' `fdatasync`s, instead of in one
+/// burst that every `fdatasync` of every node queues behind (zero-filling 4 MiB in one go
+/// pushed the appends' p99 at 12,500 writes/s from 8 to 13 ms).
+pub fn write_trickled(file: &File, bytes: &[u8], at: u64) -> io::Result<()> {
+    let mut off = 0;
+    for piece in bytes.chunks(TRICKLE) {
+        let pos = at + off as u64;
+        file.write_all_at(piece, pos)?;
+        written_out(file, pos, piece.len())?;
+        off += piece.len();
+    }
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn written_out(file: &File, at: u64, len: usize) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let (Ok(at), Ok(len)) = (libc::off64_t::try_from(at), libc::off64_t::try_from(len)) else {
+        return Ok(());
+    };
+    let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
+        | libc::SYNC_FILE_RANGE_WRITE
+        | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+    // SAFETY: the descriptor belongs to `file`, open for the whole call; the call only
+    // starts and waits for writeback of that range.
+    let r = unsafe { libc::sync_file_range(file.as_raw_fd(), at, len, flags) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere the final `fsync` writes everything.
+#[cfg(not(target_os = "linux"))]
+fn written_out(_file: &File, _at: u64, _len: usize) -> io::Result<()> {
+    Ok(())
 }
 
 /// Runs until every sender is gone; returns the writer (for tests).

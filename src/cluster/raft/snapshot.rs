@@ -13,13 +13,14 @@
 //! fine for profile maps of a few thousand pictures).
 
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
+use super::log_file::write_trickled;
 use super::types::SnapshotMeta;
 
 /// A snapshot could not be read back.
@@ -68,6 +69,26 @@ impl SnapshotSlot {
         }
     }
 
+    /// The metadata of the snapshot in the file at `path`, if there is a readable one. The
+    /// metadata comes first in the file, so this reads only its beginning (the whole file
+    /// if the metadata is longer than that).
+    fn held_meta(path: &std::path::Path) -> io::Result<Option<SnapshotMeta>> {
+        use std::io::Read;
+        let mut head = Vec::new();
+        match File::open(path) {
+            Ok(f) => f.take(64 << 10).read_to_end(&mut head)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if let Ok((meta, _)) = postcard::take_from_bytes::<SnapshotMeta>(&head) {
+            return Ok(Some(meta));
+        }
+        let whole = fs::read(path)?;
+        Ok(postcard::take_from_bytes::<SnapshotMeta>(&whole)
+            .ok()
+            .map(|(meta, _)| meta))
+    }
+
     /// Makes `snapshot` the durable latest one, unless the slot already holds a newer one.
     /// Blocks on file IO; call it from a blocking context.
     pub fn save(&self, snapshot: Arc<StoredSnapshot>) -> io::Result<()> {
@@ -83,22 +104,17 @@ impl SnapshotSlot {
                 Ok(())
             }
             SnapshotSlot::File(path) => {
-                match fs::read(path) {
-                    // The metadata comes first: no need to decode the state.
-                    Ok(bytes) => {
-                        if let Ok((held, _)) = postcard::take_from_bytes::<SnapshotMeta>(&bytes) {
-                            if held.last_log_id > snapshot.meta.last_log_id {
-                                return Ok(());
-                            }
-                        }
+                if let Some(held) = Self::held_meta(path)? {
+                    if held.last_log_id > snapshot.meta.last_log_id {
+                        return Ok(());
                     }
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(e),
                 }
                 let bytes = postcard::to_stdvec(&*snapshot).map_err(io::Error::other)?;
                 let tmp = path.with_extension("snapshot-tmp");
-                let mut f = File::create(&tmp)?;
-                f.write_all(&bytes)?;
+                let f = File::create(&tmp)?;
+                // Trickled: a megabyte in one burst would queue every node's appends behind
+                // it on the one disk they share.
+                write_trickled(&f, &bytes, 0)?;
                 f.sync_all()?;
                 fs::rename(&tmp, path)?;
                 if let Some(dir) = path.parent() {
