@@ -9,8 +9,10 @@
 //! marks the end of the data; a torn append fails its checksum), so a crash in the middle of
 //! an append loses at most that append.
 //!
-//! The file is preallocated: a helper thread fills it with zeros [`PREALLOCATE`] bytes at
-//! a time (with one `fsync` of the file's metadata per chunk), asked for the next chunk as
+//! The file is preallocated: a helper thread (at low priority) fills it with zeros
+//! [`PREALLOCATE`] bytes at a time, handing them to the disk a piece at a time
+//! ([`write_trickled`]) so that no burst of zeros delays the appends' `fdatasync`s, with one
+//! `fsync` of the file's metadata per chunk. It is asked for the next chunk as
 //! soon as the data passes half of the current one, and the writer thread writes records
 //! over the zeros (it waits for zeros only if it catches up; filling 4 MiB and syncing took
 //! 5-9 ms, a stall every few thousand appends while the writer did it itself). Overwriting allocated blocks does not change the file's size, so the
@@ -476,6 +478,26 @@ mod tests {
         )
         .unwrap();
         assert!(rx.recv().unwrap());
+    }
+
+    #[test]
+    fn trickled_writes_land_whole_at_their_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t");
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        // Several pieces and a partial one, at an offset.
+        let bytes: Vec<u8> = (0..(2 * TRICKLE + 777)).map(|i| (i % 251) as u8).collect();
+        write_trickled(&f, &bytes, 100).unwrap();
+        let back = std::fs::read(&path).unwrap();
+        assert_eq!(back.len(), 100 + bytes.len());
+        assert!(back[..100].iter().all(|b| *b == 0));
+        assert_eq!(&back[100..], &bytes[..]);
     }
 
     #[test]
