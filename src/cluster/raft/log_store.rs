@@ -240,31 +240,25 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             std::mem::replace(&mut d.entries, kept)
         };
         // Freeing thousands of pictures at once stalled every node of the process for 10-20
-        // ms (the nodes' allocations wait on the allocator's locks meanwhile): they are
-        // freed a few at a time, with a pause between, on a low-priority thread.
-        // (Under the sim engine, inline: no thread may run beside a sim run.)
-        if crate::sim::active() {
-            drop(purged);
-        } else {
-            let freeing = std::thread::Builder::new()
-                .name("caplab-raft-purge".into())
-                .spawn(move || free_gradually(purged));
-            // Without a thread, the entries are freed here, in one go.
-            if let Err(e) = freeing {
-                drop(e);
-            }
+        // ms: they are freed a batch at a time by a task that yields between batches. Not
+        // on a low-priority thread: the pictures were allocated by the runtime's workers, a
+        // free takes the lock of the allocator arena they came from, and a low-priority
+        // thread descheduled while holding it stalled the workers (priority inversion).
+        // (Under the sim engine, inline, so that the run stays deterministic.)
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) if !crate::sim::active() => drop(rt.spawn(free_gradually(purged))),
+            _ => drop(purged),
         }
         self.persist(&[RecordRef::Purge { upto: log_id }], None)
     }
 }
 
-/// Entries freed at a time by [`free_gradually`], and the pause after each batch.
+/// Entries freed at a time by [`free_gradually`].
 const FREE_BATCH: usize = 128;
-const FREE_PAUSE: std::time::Duration = std::time::Duration::from_micros(500);
 
-/// Frees purged entries [`FREE_BATCH`] at a time, pausing between batches, at low priority.
-fn free_gradually(purged: BTreeMap<u64, Entry>) {
-    crate::sim::lower_this_thread();
+/// Frees purged entries [`FREE_BATCH`] at a time, letting every other task run between
+/// batches.
+async fn free_gradually(purged: BTreeMap<u64, Entry>) {
     let mut left = purged.into_values();
     loop {
         let batch: Vec<Entry> = left.by_ref().take(FREE_BATCH).collect();
@@ -272,7 +266,7 @@ fn free_gradually(purged: BTreeMap<u64, Entry>) {
             return;
         }
         drop(batch);
-        std::thread::sleep(FREE_PAUSE);
+        tokio::task::yield_now().await;
     }
 }
 

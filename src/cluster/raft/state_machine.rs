@@ -168,16 +168,27 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
         };
         let slot = self.shared.slot.clone();
         let stored = crate::sim::background("caplab-snapshot", move || {
-            let data = postcard::to_stdvec(&profiles).map_err(io::Error::other)?;
+            // Sized up front: growing a megabyte buffer by doubling copied and faulted in
+            // most of it twice over.
+            let size: usize = profiles
+                .iter()
+                .map(|(k, p)| k.len() + p.value.len() + p.picture.len() + 16 + 10 * p.version.len())
+                .sum();
+            let data = postcard::to_extend(&profiles, Vec::with_capacity(size + 16))
+                .map_err(io::Error::other)?;
             // openraft takes its own copy of the bytes: made here too, not on a worker.
             let copy = data.clone();
             let stored = Arc::new(StoredSnapshot { meta, data });
             slot.save(stored.clone())?;
-            Ok::<_, io::Error>((stored, copy))
+            // The copy of the map goes back to be freed here: its strings were allocated
+            // by a worker, and freeing them on a low-priority thread holds that worker's
+            // allocator lock while the thread may be descheduled (see log_store's purge).
+            Ok::<_, io::Error>((stored, copy, profiles))
         })
         .await
         .map_err(io::Error::other)??;
-        let (stored, snapshot) = stored;
+        let (stored, snapshot, profiles) = stored;
+        drop(profiles);
         let meta = stored.meta.clone();
         *self.shared.current.lock() = Some(stored);
         Ok(Snapshot { meta, snapshot })
