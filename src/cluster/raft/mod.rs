@@ -127,7 +127,8 @@ struct Slot {
 pub struct RaftCluster {
     experiment: Arc<Experiment>,
     params: RaftParams,
-    config: Arc<Config>,
+    /// openraft's configuration, per node (they differ only in the snapshot period).
+    configs: Vec<Arc<Config>>,
     net: Network<Wire<RaftPeer>>,
     node_ids: Arc<Vec<EndpointId>>,
     names: Arc<Vec<String>>,
@@ -140,8 +141,24 @@ pub struct RaftCluster {
     streams: network::StreamIds,
 }
 
-/// openraft's configuration for a variant's parameters.
-pub fn openraft_config(name: &str, p: &RaftParams) -> Result<Config, ClusterError> {
+/// The snapshot period of node `node` of `nodes`: `snapshot_after` entries for node 0, up to
+/// half as many again for the last node. Replicas that share this machine's cores would
+/// otherwise all snapshot at the same log index, at the same moment, and stall each other
+/// (a lab artefact: on machines of their own they would not compete); with periods apart
+/// they rarely coincide.
+pub fn snapshot_period(snapshot_after: u64, node: usize, nodes: usize) -> u64 {
+    let extra = u128::from(snapshot_after) * node as u128 / (2 * nodes.max(1)) as u128;
+    snapshot_after.saturating_add(u64::try_from(extra).unwrap_or(u64::MAX))
+}
+
+/// openraft's configuration for a variant's parameters, for node `node` of `nodes`.
+pub fn openraft_config(
+    name: &str,
+    p: &RaftParams,
+    node: usize,
+    nodes: usize,
+) -> Result<Config, ClusterError> {
+    let snapshot_after = snapshot_period(p.snapshot_after, node, nodes);
     // openraft counts in whole milliseconds.
     let ms = |d: Duration| (d.as_millis() as u64).max(1);
     let config = Config {
@@ -157,9 +174,9 @@ pub fn openraft_config(name: &str, p: &RaftParams) -> Result<Config, ClusterErro
         election_timeout_max: ms(p.election_timeout_max).max(ms(p.election_timeout_min) + 1),
         install_snapshot_timeout: ms(p.rpc_timeout),
         max_payload_entries: p.max_payload_entries,
-        snapshot_policy: SnapshotPolicy::LogsSinceLast(p.snapshot_after),
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(snapshot_after),
         // Lagging followers beyond this get a snapshot; it must exceed the snapshot period.
-        replication_lag_threshold: p.snapshot_after.saturating_mul(2).max(1000),
+        replication_lag_threshold: snapshot_after.saturating_mul(2).max(1000),
         ..Default::default()
     };
     config
@@ -209,7 +226,10 @@ impl RaftCluster {
         };
         let raft = Raft::new(
             node as NodeId,
-            self.config.clone(),
+            self.configs
+                .get(node)
+                .cloned()
+                .ok_or(ClusterError::UnknownNode(node))?,
             factory,
             log.clone(),
             sm.clone(),
@@ -402,8 +422,10 @@ impl Cluster for RaftCluster {
         // openraft's election timeouts come from this thread's seeded stream (under the sim
         // engine, every task of the run draws from it in a deterministic order).
         runtime::seed_this_thread(crate::seed::derive(ctx.seed, "openraft"));
-        let config = Arc::new(openraft_config(&ctx.variant.name, &params)?);
         let nodes = &ctx.experiment.topology.nodes;
+        let configs = (0..nodes.len())
+            .map(|i| openraft_config(&ctx.variant.name, &params, i, nodes.len()).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
         if ctx.node_ids.len() != nodes.len() || nodes.is_empty() {
             return Err(ClusterError::Other(format!(
                 "{} endpoints for {} nodes",
@@ -454,7 +476,7 @@ impl Cluster for RaftCluster {
         let cluster = RaftCluster {
             experiment: ctx.experiment.clone(),
             params,
-            config,
+            configs,
             net: ctx.net.clone(),
             node_ids: Arc::new(ctx.node_ids.clone()),
             names: Arc::new(nodes.iter().map(|n| n.name.clone()).collect()),
@@ -628,5 +650,20 @@ impl RaftCluster {
         self.slots
             .get(node)
             .map(|s| s.clock_offset_us.load(Ordering::Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snapshot_period;
+
+    #[test]
+    fn snapshot_periods_are_spread_over_the_nodes() {
+        let periods: Vec<u64> = (0..3).map(|i| snapshot_period(5000, i, 3)).collect();
+        assert_eq!(periods, vec![5000, 5833, 6666]);
+        // One node, or a huge setting: no overflow, node 0 keeps the setting.
+        assert_eq!(snapshot_period(7, 0, 1), 7);
+        assert_eq!(snapshot_period(u64::MAX, 1, 2), u64::MAX);
+        assert!(snapshot_period(1_000_000_000, 1999, 2000) < 1_500_000_000);
     }
 }
