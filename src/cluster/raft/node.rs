@@ -8,8 +8,10 @@
 //!   ([`run_append_stream`]) that feeds them to `Raft::stream_append` and answers each in
 //!   order;
 //! - peer responses complete the matching call ([`Rpc::complete`]);
-//! - client requests, and client operations forwarded by followers, get a task that serves
-//!   them ([`Service::serve`]).
+//! - a client's write that reaches the leader goes straight to the proposer, which answers
+//!   the client itself once the write's entry is applied (no task per write); other client
+//!   requests, and client operations forwarded by followers, get a task that serves them
+//!   ([`Service::serve`]).
 //!
 //! Serving, by operation:
 //! - **write**: the leader hands it to its proposer and answers once its entry is applied;
@@ -108,7 +110,37 @@ pub const MAX_PENDING_READS: usize = 4_096;
 /// A write waiting for the proposer, and where its answer goes.
 pub(super) struct Proposal {
     pub write: ProfileWrite,
-    pub reply: oneshot::Sender<Result<ClientOk, ClientError>>,
+    pub reply: Reply,
+}
+
+/// Where a proposed write's answer goes.
+pub(super) enum Reply {
+    /// To a task waiting for it (a forwarded write, or one served by a task).
+    Waiting(oneshot::Sender<Result<ClientOk, ClientError>>),
+    /// Straight to the client that sent it; the write's pending slot is released when the
+    /// answer is sent (or, if it never is, when the reply is dropped).
+    Client {
+        rpc: Rpc,
+        to: EndpointId,
+        id: u64,
+        slot: OwnedSlot,
+    },
+}
+
+impl Reply {
+    fn send(self, result: Result<ClientOk, ClientError>) {
+        match self {
+            Reply::Waiting(tx) => {
+                let _ = tx.send(result);
+            }
+            Reply::Client { rpc, to, id, slot } => {
+                drop(slot);
+                let _ = rpc
+                    .sender()
+                    .send(to, &Wire::Response(ClientResponse { id, result }));
+            }
+        }
+    }
 }
 
 /// What serving client operations needs; shared by the tasks of one incarnation.
@@ -150,6 +182,23 @@ impl<'a> Slot<'a> {
 }
 
 impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A [`Slot`] that owns its counter, so it can travel with a proposal.
+pub(super) struct OwnedSlot(Arc<AtomicUsize>);
+
+impl OwnedSlot {
+    fn take(counter: &Arc<AtomicUsize>, limit: usize) -> Option<Self> {
+        let slot = Slot::take(counter, limit)?;
+        std::mem::forget(slot);
+        Some(OwnedSlot(counter.clone()))
+    }
+}
+
+impl Drop for OwnedSlot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
@@ -228,6 +277,30 @@ impl Service {
         }
     }
 
+    /// Hands a write from client `to` (request `id`) to the proposer, which answers the
+    /// client itself; a full queue or a stopping node answers at once.
+    fn propose_for(&self, to: EndpointId, id: u64, write: ProfileWrite) {
+        let answer_now = |result| {
+            let _ = self
+                .rpc
+                .sender()
+                .send(to, &Wire::Response(ClientResponse { id, result }));
+        };
+        let Some(slot) = OwnedSlot::take(&self.pending_writes, MAX_PENDING_WRITES) else {
+            return answer_now(Err(overloaded_writes()));
+        };
+        let reply = Reply::Client {
+            rpc: self.rpc.clone(),
+            to,
+            id,
+            slot,
+        };
+        if let Err(mpsc::error::SendError(p)) = self.proposals.send(Proposal { write, reply }) {
+            p.reply
+                .send(Err(ClientError::Rejected("the node is stopping".into())));
+        }
+    }
+
     async fn write(&self, w: ProfileWrite, forwarded: bool) -> Result<ClientOk, ClientError> {
         match self.role() {
             Role::Leader => {}
@@ -252,7 +325,14 @@ impl Service {
             return Err(overloaded_writes());
         };
         let (reply, answer) = oneshot::channel();
-        if self.proposals.send(Proposal { write: w, reply }).is_err() {
+        if self
+            .proposals
+            .send(Proposal {
+                write: w,
+                reply: Reply::Waiting(reply),
+            })
+            .is_err()
+        {
             return Err(ClientError::Rejected("the node is stopping".into()));
         }
         answer.await.unwrap_or_else(|_| {
@@ -404,7 +484,7 @@ pub(super) async fn run_proposer(
             // The core is gone: the entry was never proposed.
             Err(e) => {
                 for r in replies {
-                    let _ = r.send(Err(ClientError::Rejected(format!(
+                    r.send(Err(ClientError::Rejected(format!(
                         "the node is stopping: {e}"
                     ))));
                 }
@@ -413,7 +493,7 @@ pub(super) async fn run_proposer(
                 waiting.spawn(async move {
                     let outcome = tokio::time::timeout(commit_timeout, applied).await;
                     for (position, r) in replies.into_iter().enumerate() {
-                        let _ = r.send(write_outcome(&outcome, position, commit_timeout));
+                        r.send(write_outcome(&outcome, position, commit_timeout));
                     }
                 });
             }
@@ -584,6 +664,25 @@ fn dispatch(
                 let _ = service.rpc.sender().send(from, &response);
                 return;
             }
+            // A write to the leader goes straight to the proposer and is answered from there:
+            // no task, channel or wake-up of its own (and writes that arrive together reach
+            // the proposer together, so they share entries).
+            let op = match op {
+                ClientOp::Write {
+                    key,
+                    value,
+                    picture,
+                } if matches!(service.role(), Role::Leader) => {
+                    let write = ProfileWrite {
+                        key,
+                        value,
+                        picture,
+                    };
+                    service.propose_for(from, id, write);
+                    return;
+                }
+                op => op,
+            };
             let s = service.clone();
             tasks.spawn(async move {
                 let result = s.serve(op, false).await;
