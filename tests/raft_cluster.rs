@@ -640,5 +640,23 @@ async fn a_write_burst_beyond_the_bound_is_shed_at_once_and_the_rest_batched() {
         (entries as usize) < ok / 2,
         "{entries} entries for {ok} acknowledged writes: no batching"
     );
+    // Every answered write gave its pending slot back (a write's slot travels with it to
+    // the proposer): a burst of exactly the bound is now accepted whole.
+    let bound = 2_048;
+    let again: futures_util::stream::FuturesUnordered<_> = writes[..bound]
+        .iter()
+        .map(|(k, v)| h.write(leader, k, v))
+        .collect();
+    let again: Vec<CallResult> = again.collect().await;
+    let refused: Vec<&CallResult> = again
+        .iter()
+        .filter(|r| !matches!(r, CallResult::Ok(ClientOk::Written { .. })))
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "{} of {bound} writes refused after the burst, e.g. {:?}: pending slots leaked",
+        refused.len(),
+        refused.first()
+    );
     h.stop().await;
 }
