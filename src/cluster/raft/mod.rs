@@ -112,6 +112,8 @@ struct Incarnation {
 struct Slot {
     name: String,
     endpoint: EndpointId,
+    /// openraft's configuration for this node (nodes differ only in the snapshot period).
+    config: Arc<Config>,
     durable: Durable,
     /// A std mutex is fine: it is never held across an await (crash takes the incarnation
     /// out first).
@@ -127,8 +129,6 @@ struct Slot {
 pub struct RaftCluster {
     experiment: Arc<Experiment>,
     params: RaftParams,
-    /// openraft's configuration, per node (they differ only in the snapshot period).
-    configs: Vec<Arc<Config>>,
     net: Network<Wire<RaftPeer>>,
     node_ids: Arc<Vec<EndpointId>>,
     names: Arc<Vec<String>>,
@@ -226,10 +226,7 @@ impl RaftCluster {
         };
         let raft = Raft::new(
             node as NodeId,
-            self.configs
-                .get(node)
-                .cloned()
-                .ok_or(ClusterError::UnknownNode(node))?,
+            slot.config.clone(),
             factory,
             log.clone(),
             sm.clone(),
@@ -423,9 +420,6 @@ impl Cluster for RaftCluster {
         // engine, every task of the run draws from it in a deterministic order).
         runtime::seed_this_thread(crate::seed::derive(ctx.seed, "openraft"));
         let nodes = &ctx.experiment.topology.nodes;
-        let configs = (0..nodes.len())
-            .map(|i| openraft_config(&ctx.variant.name, &params, i, nodes.len()).map(Arc::new))
-            .collect::<Result<Vec<_>, _>>()?;
         if ctx.node_ids.len() != nodes.len() || nodes.is_empty() {
             return Err(ClusterError::Other(format!(
                 "{} endpoints for {} nodes",
@@ -466,6 +460,7 @@ impl Cluster for RaftCluster {
             slots.push(Slot {
                 name: n.name.clone(),
                 endpoint: ctx.node_ids[i],
+                config: Arc::new(openraft_config(&ctx.variant.name, &params, i, nodes.len())?),
                 durable,
                 running: parking_lot::Mutex::new(None),
                 control: tokio::sync::Mutex::new(()),
@@ -476,7 +471,6 @@ impl Cluster for RaftCluster {
         let cluster = RaftCluster {
             experiment: ctx.experiment.clone(),
             params,
-            configs,
             net: ctx.net.clone(),
             node_ids: Arc::new(ctx.node_ids.clone()),
             names: Arc::new(nodes.iter().map(|n| n.name.clone()).collect()),
