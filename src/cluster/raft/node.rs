@@ -113,12 +113,16 @@ pub(super) struct Proposal {
     pub reply: Reply,
 }
 
-/// Where a proposed write's answer goes.
+/// Where a proposed write's answer goes. Either way the write holds one of the leader's
+/// pending-write slots, released when the answer is sent (or, if it never is, when the
+/// reply is dropped).
 pub(super) enum Reply {
     /// To a task waiting for it (a forwarded write, or one served by a task).
-    Waiting(oneshot::Sender<Result<ClientOk, ClientError>>),
-    /// Straight to the client that sent it; the write's pending slot is released when the
-    /// answer is sent (or, if it never is, when the reply is dropped).
+    Waiting {
+        tx: oneshot::Sender<Result<ClientOk, ClientError>>,
+        slot: OwnedSlot,
+    },
+    /// Straight to the client that sent it.
     Client {
         rpc: Rpc,
         to: EndpointId,
@@ -130,7 +134,8 @@ pub(super) enum Reply {
 impl Reply {
     fn send(self, result: Result<ClientOk, ClientError>) {
         match self {
-            Reply::Waiting(tx) => {
+            Reply::Waiting { tx, slot } => {
+                drop(slot);
                 let _ = tx.send(result);
             }
             Reply::Client { rpc, to, id, slot } => {
@@ -169,15 +174,19 @@ pub(super) struct Service {
 /// Decrements a pending counter when dropped.
 struct Slot<'a>(&'a AtomicUsize);
 
+/// Takes one of `limit` slots of `counter`; false if all are taken.
+fn take_one(counter: &AtomicUsize, limit: usize) -> bool {
+    counter
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < limit).then_some(n + 1)
+        })
+        .is_ok()
+}
+
 impl<'a> Slot<'a> {
     /// Takes one of `limit` slots, or `None` if all are taken.
     fn take(counter: &'a AtomicUsize, limit: usize) -> Option<Self> {
-        counter
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < limit).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| Slot(counter))
+        take_one(counter, limit).then_some(Slot(counter))
     }
 }
 
@@ -192,9 +201,7 @@ pub(super) struct OwnedSlot(Arc<AtomicUsize>);
 
 impl OwnedSlot {
     fn take(counter: &Arc<AtomicUsize>, limit: usize) -> Option<Self> {
-        let slot = Slot::take(counter, limit)?;
-        std::mem::forget(slot);
-        Some(OwnedSlot(counter.clone()))
+        take_one(counter, limit).then(|| OwnedSlot(counter.clone()))
     }
 }
 
@@ -277,27 +284,34 @@ impl Service {
         }
     }
 
+    /// Takes a pending-write slot and hands `write` to the proposer, with the reply `reply`
+    /// makes of the slot; `overloaded` if every slot is taken. On an error the reply is
+    /// dropped (and its slot given back) unanswered.
+    fn propose(
+        &self,
+        write: ProfileWrite,
+        reply: impl FnOnce(OwnedSlot) -> Reply,
+    ) -> Result<(), ClientError> {
+        let slot = OwnedSlot::take(&self.pending_writes, MAX_PENDING_WRITES)
+            .ok_or_else(overloaded_writes)?;
+        self.proposals
+            .send(Proposal {
+                write,
+                reply: reply(slot),
+            })
+            .map_err(|_| ClientError::Rejected("the node is stopping".into()))
+    }
+
     /// Hands a write from client `to` (request `id`) to the proposer, which answers the
     /// client itself; a full queue or a stopping node answers at once.
     fn propose_for(&self, to: EndpointId, id: u64, write: ProfileWrite) {
-        let answer_now = |result| {
+        let rpc = self.rpc.clone();
+        let proposed = self.propose(write, |slot| Reply::Client { rpc, to, id, slot });
+        if let Err(e) = proposed {
             let _ = self
                 .rpc
                 .sender()
-                .send(to, &Wire::Response(ClientResponse { id, result }));
-        };
-        let Some(slot) = OwnedSlot::take(&self.pending_writes, MAX_PENDING_WRITES) else {
-            return answer_now(Err(overloaded_writes()));
-        };
-        let reply = Reply::Client {
-            rpc: self.rpc.clone(),
-            to,
-            id,
-            slot,
-        };
-        if let Err(mpsc::error::SendError(p)) = self.proposals.send(Proposal { write, reply }) {
-            p.reply
-                .send(Err(ClientError::Rejected("the node is stopping".into())));
+                .send(to, &Wire::Response(ClientResponse { id, result: Err(e) }));
         }
     }
 
@@ -321,20 +335,8 @@ impl Service {
                 return Err(ClientError::Rejected("no leader known".into()))
             }
         }
-        let Some(_slot) = Slot::take(&self.pending_writes, MAX_PENDING_WRITES) else {
-            return Err(overloaded_writes());
-        };
-        let (reply, answer) = oneshot::channel();
-        if self
-            .proposals
-            .send(Proposal {
-                write: w,
-                reply: Reply::Waiting(reply),
-            })
-            .is_err()
-        {
-            return Err(ClientError::Rejected("the node is stopping".into()));
-        }
+        let (tx, answer) = oneshot::channel();
+        self.propose(w, |slot| Reply::Waiting { tx, slot })?;
         answer.await.unwrap_or_else(|_| {
             Err(ClientError::Indeterminate(
                 "the node stopped while writing".into(),
