@@ -83,8 +83,8 @@ where
     }
 }
 
-/// Runs CPU-heavy work that no client waits for (encoding a snapshot, freeing a purged
-/// log) on a thread of its own at the lowest scheduling priority (nice 19, on Linux), or
+/// Runs CPU-heavy work that no client waits for (encoding and saving a snapshot) on a
+/// thread of its own at the lowest scheduling priority (nice 19, on Linux), or
 /// inline under sim.
 ///
 /// Every node of a run shares this machine's cores, and every replica reaches its snapshot

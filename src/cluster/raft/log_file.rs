@@ -484,13 +484,7 @@ mod tests {
     fn trickled_writes_land_whole_at_their_offset() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t");
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .unwrap();
+        let f = File::create(&path).unwrap();
         // Several pieces and a partial one, at an offset.
         let bytes: Vec<u8> = (0..(2 * TRICKLE + 777)).map(|i| (i % 251) as u8).collect();
         write_trickled(&f, &bytes, 100).unwrap();

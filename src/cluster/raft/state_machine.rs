@@ -167,7 +167,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
             (st.profiles.clone(), meta)
         };
         let slot = self.shared.slot.clone();
-        let stored = crate::sim::background("caplab-snapshot", move || {
+        let (stored, snapshot, profiles) = crate::sim::background("caplab-snapshot", move || {
             // Sized up front: growing a megabyte buffer by doubling copied and faulted in
             // most of it twice over.
             let size: usize = profiles
@@ -187,7 +187,6 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
         })
         .await
         .map_err(io::Error::other)??;
-        let (stored, snapshot, profiles) = stored;
         drop(profiles);
         let meta = stored.meta.clone();
         *self.shared.current.lock() = Some(stored);
