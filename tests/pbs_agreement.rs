@@ -5,10 +5,32 @@
 
 mod support;
 
+use std::path::Path;
+
+use caplab::analysis::pbs_compare::BucketRow;
 use caplab::analysis::visibility_facts::Reader;
 use caplab::analysis::{analyse_run, CheckOptions};
 use support::binary::run_experiment;
 use support::{fixture, noise};
+
+/// The other-DC visibility buckets (measured beside the PBS prediction) of the run in `dir`.
+fn other_dc_rows(dir: &Path) -> Vec<BucketRow> {
+    let run = analyse_run(dir, &CheckOptions::default()).unwrap();
+    let pbs = run.variants[0]
+        .1
+        .summary
+        .pbs
+        .as_ref()
+        .expect("a quorum variant has a prediction");
+    pbs.rows(Reader::OtherDc).to_vec()
+}
+
+/// "A few percentage points": 4 points, or 3 binomial standard errors where a bucket is
+/// small enough for sampling noise to exceed that.
+fn sampling_allowance(r: &BucketRow) -> f64 {
+    let se = (r.predicted * (1.0 - r.predicted) / r.reads as f64).sqrt();
+    0.04f64.max(3.0 * se)
+}
 
 #[test]
 fn measured_visibility_of_r1_w1_matches_the_pbs_prediction() {
@@ -20,14 +42,7 @@ fn measured_visibility_of_r1_w1_matches_the_pbs_prediction() {
     // recorded times say and see the write more often than the model predicts. Three
     // wake-ups at the measured p90 overshoot bound that shift (about 0.3 ms when quiet).
     let shift_us = 3.0 * noise.quantile_us(0.9);
-    let run = analyse_run(&dir, &CheckOptions::default()).unwrap();
-    let pbs = run.variants[0]
-        .1
-        .summary
-        .pbs
-        .as_ref()
-        .expect("a quorum variant has a prediction");
-    let rows = pbs.rows(Reader::OtherDc);
+    let rows = other_dc_rows(&dir);
     let measured: Vec<_> = rows.iter().filter(|r| r.reads >= 300).collect();
     assert!(
         measured.len() >= 4,
@@ -49,7 +64,7 @@ fn measured_visibility_of_r1_w1_matches_the_pbs_prediction() {
         noise.samples()
     ));
     eprintln!("other-DC visibility, measured vs PBS:\n{report}");
-    let mid = |r: &caplab::analysis::pbs_compare::BucketRow| match r.to_us {
+    let mid = |r: &BucketRow| match r.to_us {
         Some(to) => (r.from_us + to) as f64 / 2.0,
         None => r.from_us as f64,
     };
@@ -57,10 +72,7 @@ fn measured_visibility_of_r1_w1_matches_the_pbs_prediction() {
         if r.reads < 300 {
             continue;
         }
-        // "A few percentage points": 4 points, or 3 binomial standard errors where a
-        // bucket is small enough for sampling noise to exceed that.
-        let se = (r.predicted * (1.0 - r.predicted) / r.reads as f64).sqrt();
-        let allowed = 0.04f64.max(3.0 * se);
+        let allowed = sampling_allowance(r);
         // Late wake-ups can only make reads see more: the upper side also allows the
         // predicted curve's rise over the measured shift (its slope between the
         // neighbouring buckets).
@@ -110,20 +122,12 @@ fn on_the_sim_engine_every_bucket_matches_the_pbs_prediction() {
     let tmp = tempfile::tempdir().unwrap();
     let text = format!("engine = \"sim\"\n{}", fixture("pbs-check"));
     let dir = run_experiment(tmp.path(), "pbs-check", &text);
-    let run = analyse_run(&dir, &CheckOptions::default()).unwrap();
-    let pbs = run.variants[0]
-        .1
-        .summary
-        .pbs
-        .as_ref()
-        .expect("a quorum variant has a prediction");
-    let rows = pbs.rows(Reader::OtherDc);
+    let rows = other_dc_rows(&dir);
     let measured: Vec<_> = rows.iter().filter(|r| r.reads >= 300).collect();
     assert!(measured.len() >= 4, "too few buckets: {rows:?}");
     assert!(measured.iter().any(|r| r.predicted < 0.8), "{rows:?}");
     for r in measured {
-        let se = (r.predicted * (1.0 - r.predicted) / r.reads as f64).sqrt();
-        let allowed = 0.04f64.max(3.0 * se);
+        let allowed = sampling_allowance(r);
         assert!(
             (r.measured - r.predicted).abs() <= allowed,
             "sim bucket {}..{:?} us: measured {:.3} vs PBS {:.3} ({} reads; allowed {allowed:.3})",
