@@ -445,6 +445,8 @@ enum Overload {
         sent: f64,
         lag_p99_ms: f64,
     },
+    /// The rising series was skipped (`RAFT_BENCH_*_RATES` empty): nothing to compare with.
+    NoPeak,
 }
 
 /// Offers `rate` (far beyond saturation) and prints the goodput against `peak`.
@@ -470,7 +472,14 @@ async fn overload(b: &Bench, kind: Kind, rate: u64, peak: f64, base: u64) -> Ove
             lag_p99_ms,
         };
     }
-    let share = s.achieved / peak.max(1.0);
+    if peak <= 0.0 {
+        println!(
+            "  goodput {:.0}/s (no peak to compare with: the rising series was skipped)",
+            s.achieved
+        );
+        return Overload::NoPeak;
+    }
+    let share = s.achieved / peak;
     println!(
         "  goodput {:.0}/s = {:.0}% of the peak {:.0}/s",
         s.achieved,
@@ -643,6 +652,12 @@ async fn run(plan: &Plan) -> Result<(), String> {
             Overload::Invalid { sent, lag_p99_ms } => println!(
                 "  overload goodput, {}: INVALID (generator sent {sent:.0}/s, pacer lag p99 \
                  {lag_p99_ms:.1} ms)   target >= {:.0}%: not measured",
+                kind.name(),
+                GOODPUT_TARGET * 100.0
+            ),
+            Overload::NoPeak => println!(
+                "  overload goodput, {}: no peak (rising series skipped)   target >= {:.0}%: \
+                 not measured",
                 kind.name(),
                 GOODPUT_TARGET * 100.0
             ),

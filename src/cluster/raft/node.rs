@@ -186,7 +186,14 @@ fn take_one(counter: &AtomicUsize, limit: usize) -> bool {
 impl<'a> Slot<'a> {
     /// Takes one of `limit` slots, or `None` if all are taken.
     fn take(counter: &'a AtomicUsize, limit: usize) -> Option<Self> {
-        take_one(counter, limit).then_some(Slot(counter))
+        // Not `then_some(Slot(counter))`: that builds the slot even when none was taken, and
+        // dropping it gives back a slot never taken (the counter wrapped below zero and every
+        // later read was shed as overloaded).
+        if take_one(counter, limit) {
+            Some(Slot(counter))
+        } else {
+            None
+        }
     }
 }
 
@@ -820,5 +827,49 @@ pub(super) async fn watch_metrics(
             _ = cancel.cancelled() => return,
             r = metrics.changed() => if r.is_err() { return },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_slot_leaves_the_count_alone_and_a_dropped_one_gives_its_slot_back() {
+        let count = AtomicUsize::new(0);
+        let a = Slot::take(&count, 2).expect("first slot");
+        let b = Slot::take(&count, 2).expect("second slot");
+        for _ in 0..3 {
+            assert!(Slot::take(&count, 2).is_none());
+        }
+        assert_eq!(
+            count.load(Ordering::Acquire),
+            2,
+            "refusals changed the count"
+        );
+        drop(a);
+        assert_eq!(count.load(Ordering::Acquire), 1);
+        assert!(
+            Slot::take(&count, 2).is_some(),
+            "a given-back slot can be taken again"
+        );
+        drop(b);
+        assert_eq!(count.load(Ordering::Acquire), 0);
+    }
+
+    #[test]
+    fn owned_slots_count_the_same_way() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let a = OwnedSlot::take(&count, 1).expect("first slot");
+        for _ in 0..3 {
+            assert!(OwnedSlot::take(&count, 1).is_none());
+        }
+        assert_eq!(
+            count.load(Ordering::Acquire),
+            1,
+            "refusals changed the count"
+        );
+        drop(a);
+        assert_eq!(count.load(Ordering::Acquire), 0);
     }
 }
