@@ -7,7 +7,8 @@
 //! drop / send now / queue in the link's pure [`link::LinkState`], and releases queued
 //! messages at their delivery time from the [`delay_line`]. A per-link task then writes the
 //! frames to a real TCP connection to the destination's listener (ports picked by the OS),
-//! whose reader decodes them into the destination's inbox. On the in-memory
+//! whose reader decodes them into the destination's inbox (messages from nodes queue apart
+//! from client requests and are taken first, see [`Inbox`]). On the in-memory
 //! [`Transport`] the released frames go straight to the destination's reader task instead,
 //! and the delay line is a task on tokio's (paused, virtual) clock: the shaping, the rules
 //! and the counters are the same code on both.
@@ -31,10 +32,12 @@
 pub mod delay;
 pub mod delay_line;
 pub mod frame;
+mod inbox;
 pub mod link;
 mod network;
 pub mod stats;
 
+pub use inbox::Inbox;
 pub use network::{
     Delivery, Endpoint, LabFault, LinkShape, NetConfig, NetError, Network, OverrideId, Role,
     Sender, Transport,

@@ -33,14 +33,12 @@ use tokio_util::task::TaskTracker;
 use super::delay::DelayModel;
 use super::delay_line::{DelayLine, Wake};
 use super::frame::{self, CodecError, Hello};
+use super::inbox::{self, Inbox, InboxSender};
 use super::link::{Admit, DropReason, LinkState};
 use super::stats::{self, EndpointStats, LinkCounters, LinkStats};
 use super::DcIdx;
 use super::EndpointId;
 
-/// Inbox capacity per endpoint; a full inbox stops reading from TCP (back-pressure, as a
-/// slow process would cause).
-const INBOX_CAPACITY: usize = 8192;
 /// Frames written per flush at most.
 const WRITE_BATCH: usize = 256;
 /// How long a writer waits for a TCP connection before declaring the peer unreachable.
@@ -379,7 +377,7 @@ impl<M: Serialize> Sender<M> {
 /// accepted connection, as a crashed process would.
 pub struct Endpoint<M> {
     sender: Sender<M>,
-    inbox: mpsc::Receiver<Delivery<M>>,
+    inbox: Inbox<M>,
     addr: SocketAddr,
     guard: ListenGuard,
 }
@@ -420,7 +418,8 @@ impl<M: Serialize> Endpoint<M> {
         self.sender.send(to, msg)
     }
 
-    /// The next message; `None` once the endpoint is closed or the network has shut down.
+    /// The next message (a node's before a client's, see [`Inbox`]); `None` once the
+    /// endpoint is closed or the network has shut down.
     pub async fn recv(&mut self) -> Option<Delivery<M>> {
         self.inbox.recv().await
     }
@@ -432,7 +431,7 @@ impl<M: Serialize> Endpoint<M> {
 
     /// Splits the endpoint into its sender, its inbox and the guard that keeps it listening
     /// (for drivers that move the inbox into a task).
-    pub fn split(self) -> (Sender<M>, mpsc::Receiver<Delivery<M>>, ListenGuard) {
+    pub fn split(self) -> (Sender<M>, Inbox<M>, ListenGuard) {
         (self.sender, self.inbox, self.guard)
     }
 }
@@ -518,7 +517,7 @@ where
             );
             NetError::Bind { name, source }
         })?;
-        let (tx, inbox) = mpsc::channel(INBOX_CAPACITY);
+        let (tx, inbox) = inbox::inbox();
         let token = self.inner.cancel.child_token();
         self.inner.tracker.spawn_on(
             accept_loop::<M>(listener, id, tx, self.inner.clone(), token.clone()),
@@ -541,7 +540,7 @@ where
 
     fn listen_in_memory(&self, id: EndpointId) -> Endpoint<M> {
         let (raw_tx, raw_rx) = mpsc::unbounded_channel();
-        let (tx, inbox) = mpsc::channel(INBOX_CAPACITY);
+        let (tx, inbox) = inbox::inbox();
         let token = self.inner.cancel.child_token();
         self.inner.tracker.spawn_on(
             memory_read_loop::<M>(raw_rx, id, tx, self.inner.clone(), token.clone()),
@@ -748,6 +747,14 @@ impl Inner {
         if let Some(h) = hook {
             h(LabFault { source, detail });
         }
+    }
+
+    /// The role `id` was registered with (a node, for an id never registered).
+    fn role(&self, id: EndpointId) -> Role {
+        self.endpoints
+            .read()
+            .get(id.0 as usize)
+            .map_or(Role::Node, |e| e.role)
     }
 
     fn endpoint_name(&self, id: EndpointId) -> String {
@@ -1056,7 +1063,7 @@ async fn write_loop(
 async fn accept_loop<M>(
     listener: TcpListener,
     me: EndpointId,
-    inbox: mpsc::Sender<Delivery<M>>,
+    inbox: InboxSender<M>,
     inner: Arc<Inner>,
     token: CancellationToken,
 ) where
@@ -1094,7 +1101,7 @@ async fn accept_loop<M>(
 async fn memory_read_loop<M>(
     mut frames: mpsc::UnboundedReceiver<(EndpointId, Bytes)>,
     me: EndpointId,
-    inbox: mpsc::Sender<Delivery<M>>,
+    inbox: InboxSender<M>,
     inner: Arc<Inner>,
     token: CancellationToken,
 ) where
@@ -1115,7 +1122,7 @@ async fn memory_read_loop<M>(
             from,
             me,
             counters.as_deref(),
-            &inbox,
+            inbox.queue(inner.role(from)),
             &inner,
             &token,
         )
@@ -1183,7 +1190,7 @@ where
 async fn read_loop<M>(
     stream: TcpStream,
     me: EndpointId,
-    inbox: mpsc::Sender<Delivery<M>>,
+    inbox: InboxSender<M>,
     inner: Arc<Inner>,
     token: CancellationToken,
 ) where
@@ -1216,6 +1223,8 @@ async fn read_loop<M>(
     };
     let from = EndpointId(hello.from);
     let counters = inner.counters(from, me);
+    // A connection carries one sender's frames: they all join that sender's queue.
+    let queue = inbox.queue(inner.role(from));
     loop {
         let frame = tokio::select! {
             biased;
@@ -1225,17 +1234,7 @@ async fn read_loop<M>(
                 _ => return,
             },
         };
-        match hand_over(
-            &frame,
-            from,
-            me,
-            counters.as_deref(),
-            &inbox,
-            &inner,
-            &token,
-        )
-        .await
-        {
+        match hand_over(&frame, from, me, counters.as_deref(), queue, &inner, &token).await {
             Handed::Delivered => {}
             // The byte stream can no longer be trusted: drop the connection.
             Handed::Undecodable | Handed::Closed => return,

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::core::{GossipCore, NodeId, Now, Output, PeerMsg, ReadAnswer, Update, Version};
@@ -26,13 +26,13 @@ use crate::cluster::client::{
 };
 use crate::cluster::{wall_clock_us, ClusterError};
 use crate::history::{Event, EventKind, RecordSink, RunClock};
-use crate::net::{Delivery, EndpointId, Sender};
+use crate::net::{Delivery, EndpointId, Inbox, Sender};
 
 /// What a node task needs besides its core.
 pub(super) struct NodeEnv {
     pub name: String,
     pub sender: Sender<Wire<PeerMsg>>,
-    pub inbox: mpsc::Receiver<Delivery<Wire<PeerMsg>>>,
+    pub inbox: Inbox<Wire<PeerMsg>>,
     pub node_ids: Arc<Vec<EndpointId>>,
     pub clock: RunClock,
     pub skew: Arc<AtomicI64>,
