@@ -1,6 +1,6 @@
 //! Raft cluster benchmark: 3 nodes in one process, zero configured delay, real loopback TCP
 //! through the link layer, for `memory` storage and `disk` storage (fsync = always and
-//! batch; both group-commit).
+//! batch; both group-commit, batch also waits a 2 ms window before each fsync).
 //!
 //! Run `cargo bench --bench raft` for everything, or pick with `-- memory`, `-- disk-always`,
 //! `-- disk-batch`, `-- overload` (several may be given). For profiling, the environment

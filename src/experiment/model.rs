@@ -217,9 +217,11 @@ pub enum RaftStorage {
 /// When a disk log is fsynced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fsync {
-    /// Before every append is acknowledged.
+    /// Before every append is acknowledged; appends queued while an fsync runs share the
+    /// next one (group commit).
     Always,
-    /// Appends arriving together share one fsync (group commit).
+    /// As `Always`, and the writer also waits a short batch window after the first append
+    /// of a round, so that appends arriving within it share the fsync.
     Batch,
 }
 

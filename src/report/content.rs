@@ -355,7 +355,7 @@ fn params(p: &VariantParams) -> String {
                 } => "on disk, fsync always",
                 RaftStorage::Disk {
                     fsync: Fsync::Batch,
-                } => "on disk, group commit",
+                } => "on disk, fsync batch (2 ms window)",
             }
         ),
         VariantParams::Gossip(g) => format!(

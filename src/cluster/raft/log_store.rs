@@ -24,6 +24,7 @@ use std::io;
 use std::ops::RangeBounds;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use openraft::storage::{IOFlushed, RaftLogStorage};
 use openraft::{LogState, RaftLogReader};
@@ -59,9 +60,10 @@ impl LogStore {
         }
     }
 
-    /// Opens the disk store at `path`, recovering whatever the file holds.
-    pub fn open_disk(path: &Path) -> io::Result<Self> {
-        let (file, rec) = LogFile::open(path)?;
+    /// Opens the disk store at `path`, recovering whatever the file holds; `window` is the
+    /// writer's batch window (see [`LogFile::open`]).
+    pub fn open_disk(path: &Path, window: Duration) -> io::Result<Self> {
+        let (file, rec) = LogFile::open(path, window)?;
         Ok(LogStore {
             data: Arc::new(Mutex::new(LogData {
                 entries: rec.entries,
@@ -303,7 +305,8 @@ mod tests {
             let (log, slot) = match self.disk {
                 false => (LogStore::memory(), SnapshotSlot::memory()),
                 true => (
-                    LogStore::open_disk(&dir.path().join("n.raftlog")).map_err(store_error)?,
+                    LogStore::open_disk(&dir.path().join("n.raftlog"), Duration::ZERO)
+                        .map_err(store_error)?,
                     SnapshotSlot::file(dir.path().join("n.snapshot")),
                 ),
             };

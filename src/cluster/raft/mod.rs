@@ -81,7 +81,7 @@ use self::snapshot::SnapshotSlot;
 use self::state_machine::{ApplyEvents, StateMachine};
 use self::types::{typ, Metrics, NodeId, Raft};
 use crate::cluster::{Cluster, ClusterContext, ClusterError};
-use crate::experiment::{Experiment, NodeIdx, RaftParams, RaftStorage, VariantParams};
+use crate::experiment::{Experiment, Fsync, NodeIdx, RaftParams, RaftStorage, VariantParams};
 use crate::history::{Event, EventKind, RecordSink, RunClock};
 use crate::net::{EndpointId, Network};
 
@@ -94,8 +94,12 @@ enum Durable {
         log: LogStore,
         snapshot: SnapshotSlot,
     },
-    /// The files; a restart recovers from them.
-    Disk { log: PathBuf, snapshot: PathBuf },
+    /// The files, and the log writer's batch window; a restart recovers from the files.
+    Disk {
+        log: PathBuf,
+        snapshot: PathBuf,
+        window: Duration,
+    },
 }
 
 /// A running node: lost on crash.
@@ -194,9 +198,14 @@ impl RaftCluster {
         let slot = self.slot(node)?;
         let (log, snapshot) = match &slot.durable {
             Durable::Memory { log, snapshot } => (log.clone(), snapshot.clone()),
-            Durable::Disk { log, snapshot } => {
+            Durable::Disk {
+                log,
+                snapshot,
+                window,
+            } => {
                 let path = log.clone();
-                let store = tokio::task::spawn_blocking(move || LogStore::open_disk(&path))
+                let window = *window;
+                let store = tokio::task::spawn_blocking(move || LogStore::open_disk(&path, window))
                     .await
                     .map_err(|e| ClusterError::Other(e.to_string()))?
                     .map_err(|source| ClusterError::Io {
@@ -438,8 +447,8 @@ impl Cluster for RaftCluster {
                     log: LogStore::memory(),
                     snapshot: SnapshotSlot::memory(),
                 },
-                // `always` and `batch` both group-commit (see `log_file`).
-                RaftStorage::Disk { .. } => {
+                // Both group-commit; `batch` also waits a batch window (see `log_file`).
+                RaftStorage::Disk { fsync } => {
                     let log = ctx.data_dir.join(format!("{}.raftlog", n.name));
                     let snapshot = ctx.data_dir.join(format!("{}.snapshot", n.name));
                     // A start is a fresh cluster: leftovers of an earlier run must not leak in.
@@ -454,7 +463,15 @@ impl Cluster for RaftCluster {
                             _ => {}
                         }
                     }
-                    Durable::Disk { log, snapshot }
+                    let window = match fsync {
+                        Fsync::Always => Duration::ZERO,
+                        Fsync::Batch => log_file::BATCH_WINDOW,
+                    };
+                    Durable::Disk {
+                        log,
+                        snapshot,
+                        window,
+                    }
                 }
             };
             slots.push(Slot {
