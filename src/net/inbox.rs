@@ -12,6 +12,10 @@
 //!
 //! Deliberately left out: any further priority among nodes or among clients, and a deadline
 //! on how long a client request may wait (the node decides what to do with old requests).
+//! On the in-memory transport one reader decodes every frame for the endpoint in arrival
+//! order, so a full client queue still holds back the node frames behind it there (the sim
+//! engine never queues thousands of client requests); on TCP each connection has its own
+//! reader and the queues are independent.
 
 use tokio::sync::mpsc;
 
