@@ -641,22 +641,30 @@ async fn a_write_burst_beyond_the_bound_is_shed_at_once_and_the_rest_batched() {
         "{entries} entries for {ok} acknowledged writes: no batching"
     );
     // Every answered write gave its pending slot back (a write's slot travels with it to
-    // the proposer): a burst of exactly the bound is now accepted whole.
+    // the proposer): a burst of exactly the bound finds every slot free. (Arriving at once,
+    // part of it may still be shed for the node's inbox backlog, which says so.)
     let bound = 2_048;
     let again: futures_util::stream::FuturesUnordered<_> = writes[..bound]
         .iter()
         .map(|(k, v)| h.write(leader, k, v))
         .collect();
     let again: Vec<CallResult> = again.collect().await;
-    let refused: Vec<&CallResult> = again
+    let no_slot: Vec<&CallResult> = again
         .iter()
         .filter(|r| !matches!(r, CallResult::Ok(ClientOk::Written { .. })))
+        .filter(|r| !matches!(r, CallResult::Rejected(e) if e.contains("already queued")))
         .collect();
     assert!(
-        refused.is_empty(),
-        "{} of {bound} writes refused after the burst, e.g. {:?}: pending slots leaked",
-        refused.len(),
-        refused.first()
+        no_slot.is_empty(),
+        "{} of {bound} writes refused after the burst for want of a slot, e.g. {:?}: pending \
+         slots leaked",
+        no_slot.len(),
+        no_slot.first()
     );
+    let accepted = again
+        .iter()
+        .filter(|r| matches!(r, CallResult::Ok(ClientOk::Written { .. })))
+        .count();
+    assert!(accepted >= bound / 2, "only {accepted} of {bound} accepted");
     h.stop().await;
 }

@@ -81,6 +81,11 @@ impl<M> Inbox<M> {
         }
     }
 
+    /// How many client requests wait in the inbox (a node's measure of its own backlog).
+    pub fn clients_waiting(&self) -> usize {
+        self.clients.len()
+    }
+
     /// True when no message waits in either queue.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty() && self.clients.is_empty()

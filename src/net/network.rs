@@ -424,6 +424,11 @@ impl<M: Serialize> Endpoint<M> {
         self.inbox.recv().await
     }
 
+    /// How many client requests wait in the inbox (see [`Inbox::clients_waiting`]).
+    pub fn clients_waiting(&self) -> usize {
+        self.inbox.clients_waiting()
+    }
+
     /// True when no received message is waiting in the inbox.
     pub fn inbox_is_empty(&self) -> bool {
         self.inbox.is_empty()
