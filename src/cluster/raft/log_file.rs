@@ -552,17 +552,32 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_batch_window_gathers_appends_that_arrive_one_by_one_into_one_fdatasync() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("n.raftlog");
+    /// A writer (without its thread) over a new file at `path`.
+    fn writer_at(path: &Path) -> Writer {
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(&path)
+            .open(path)
             .unwrap();
-        let out = Writer::new(file, 0).unwrap();
+        Writer::new(file, 0).unwrap()
+    }
+
+    /// The command that appends entry `index` and calls `done` once it is durable.
+    fn append(index: u64, done: Done) -> Cmd {
+        let mut bytes = Vec::new();
+        encode_into(&mut bytes, &RecordRef::Entry(&entry(1, index, "v"))).unwrap();
+        Cmd::Write {
+            bytes,
+            done: Some(done),
+        }
+    }
+
+    #[test]
+    fn a_batch_window_gathers_appends_that_arrive_one_by_one_into_one_fdatasync() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.raftlog");
+        let out = writer_at(&path);
         // Generous, so that a busy machine cannot stretch the 1 ms gaps past it.
         let window = Duration::from_millis(300);
         let (tx, rx) = mpsc::channel();
@@ -570,16 +585,13 @@ mod tests {
         let (done_tx, done_rx) = mpsc::channel();
         let first_sent = Instant::now();
         for i in 1..=3u64 {
-            let mut buf = Vec::new();
-            encode_into(&mut buf, &RecordRef::Entry(&entry(1, i, "v"))).unwrap();
             let done_tx = done_tx.clone();
-            let completion: Done = Box::new(move |r| {
-                let _ = done_tx.send((i, r.is_ok(), Instant::now()));
-            });
-            tx.send(Cmd::Write {
-                bytes: buf,
-                done: Some(completion),
-            })
+            tx.send(append(
+                i,
+                Box::new(move |r| {
+                    let _ = done_tx.send((i, r.is_ok(), Instant::now()));
+                }),
+            ))
             .unwrap();
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -600,25 +612,16 @@ mod tests {
     fn appends_queued_together_share_one_fdatasync_and_complete_after_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("n.raftlog");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .unwrap();
-        let out = Writer::new(file, 0).unwrap();
+        let out = writer_at(&path);
         // 50 appends, each with a completion, queued before the writer looks at its queue.
         let (tx, rx) = mpsc::channel();
         let done = Arc::new(Mutex::new(Vec::new()));
         for i in 1..=50u64 {
-            let mut buf = Vec::new();
-            encode_into(&mut buf, &RecordRef::Entry(&entry(1, i, "v"))).unwrap();
             let done = done.clone();
-            let completion: Done = Box::new(move |r| done.lock().push((i, r.is_ok())));
-            tx.send(Cmd::Write {
-                bytes: buf,
-                done: Some(completion),
-            })
+            tx.send(append(
+                i,
+                Box::new(move |r| done.lock().push((i, r.is_ok()))),
+            ))
             .unwrap();
         }
         drop(tx);

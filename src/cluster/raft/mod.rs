@@ -267,7 +267,7 @@ impl RaftCluster {
             read_timeout: self.params.rpc_timeout,
             forward_timeout: self.params.rpc_timeout * 3,
             pending_writes: Arc::new(AtomicUsize::new(0)),
-            pending_reads: AtomicUsize::new(0),
+            pending_reads: Arc::new(AtomicUsize::new(0)),
             snapshots: parking_lot::Mutex::new(std::collections::BTreeMap::new()),
         });
         let driver = tokio::spawn(node::run_driver(

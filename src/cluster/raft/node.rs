@@ -130,14 +130,14 @@ pub(super) enum Reply {
     /// To a task waiting for it (a forwarded write, or one served by a task).
     Waiting {
         tx: oneshot::Sender<Result<ClientOk, ClientError>>,
-        slot: OwnedSlot,
+        slot: Slot,
     },
     /// Straight to the client that sent it.
     Client {
         rpc: Rpc,
         to: EndpointId,
         id: u64,
-        slot: OwnedSlot,
+        slot: Slot,
     },
 }
 
@@ -150,12 +150,18 @@ impl Reply {
             }
             Reply::Client { rpc, to, id, slot } => {
                 drop(slot);
-                let _ = rpc
-                    .sender()
-                    .send(to, &Wire::Response(ClientResponse { id, result }));
+                answer_client(&rpc, to, id, result);
             }
         }
     }
+}
+
+/// Sends client `to` the answer to its request `id`. A lost answer shows up as a client
+/// timeout.
+fn answer_client(rpc: &Rpc, to: EndpointId, id: u64, result: Result<ClientOk, ClientError>) {
+    let _ = rpc
+        .sender()
+        .send(to, &Wire::Response(ClientResponse { id, result }));
 }
 
 /// What serving client operations needs; shared by the tasks of one incarnation.
@@ -175,54 +181,30 @@ pub(super) struct Service {
     /// Writes handed to the proposer and not yet answered.
     pub pending_writes: Arc<AtomicUsize>,
     /// Reads waiting for leadership confirmation.
-    pub pending_reads: AtomicUsize,
+    pub pending_reads: Arc<AtomicUsize>,
     /// Snapshot being received, by sender: (transfer id, bytes so far). A std mutex is fine:
     /// never held across an await.
     pub snapshots: Mutex<BTreeMap<EndpointId, (u64, Vec<u8>)>>,
 }
 
-/// Decrements a pending counter when dropped.
-struct Slot<'a>(&'a AtomicUsize);
+/// One of a pending counter's slots: taken by [`Slot::take`], given back when dropped. It
+/// owns its counter, so it can travel with a proposal.
+pub(super) struct Slot(Arc<AtomicUsize>);
 
-/// Takes one of `limit` slots of `counter`; false if all are taken.
-fn take_one(counter: &AtomicUsize, limit: usize) -> bool {
-    counter
-        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-            (n < limit).then_some(n + 1)
-        })
-        .is_ok()
-}
-
-impl<'a> Slot<'a> {
-    /// Takes one of `limit` slots, or `None` if all are taken.
-    fn take(counter: &'a AtomicUsize, limit: usize) -> Option<Self> {
-        // Not `then_some(Slot(counter))`: that builds the slot even when none was taken, and
-        // dropping it gives back a slot never taken (the counter wrapped below zero and every
-        // later read was shed as overloaded).
-        if take_one(counter, limit) {
-            Some(Slot(counter))
-        } else {
-            None
-        }
-    }
-}
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// A [`Slot`] that owns its counter, so it can travel with a proposal.
-pub(super) struct OwnedSlot(Arc<AtomicUsize>);
-
-impl OwnedSlot {
+impl Slot {
+    /// Takes one of `limit` slots of `counter`, or `None` if all are taken (and then the
+    /// count is left as it was).
     fn take(counter: &Arc<AtomicUsize>, limit: usize) -> Option<Self> {
-        take_one(counter, limit).then(|| OwnedSlot(counter.clone()))
+        counter
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(counter.clone()))
     }
 }
 
-impl Drop for OwnedSlot {
+impl Drop for Slot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
@@ -313,10 +295,10 @@ impl Service {
     fn propose(
         &self,
         write: ProfileWrite,
-        reply: impl FnOnce(OwnedSlot) -> Reply,
+        reply: impl FnOnce(Slot) -> Reply,
     ) -> Result<(), ClientError> {
-        let slot = OwnedSlot::take(&self.pending_writes, MAX_PENDING_WRITES)
-            .ok_or_else(overloaded_writes)?;
+        let slot =
+            Slot::take(&self.pending_writes, MAX_PENDING_WRITES).ok_or_else(overloaded_writes)?;
         self.proposals
             .send(Proposal {
                 write,
@@ -331,10 +313,7 @@ impl Service {
         let rpc = self.rpc.clone();
         let proposed = self.propose(write, |slot| Reply::Client { rpc, to, id, slot });
         if let Err(e) = proposed {
-            let _ = self
-                .rpc
-                .sender()
-                .send(to, &Wire::Response(ClientResponse { id, result: Err(e) }));
+            answer_client(&self.rpc, to, id, Err(e));
         }
     }
 
@@ -688,8 +667,7 @@ fn dispatch(
         }
         Wire::Request(ClientRequest { id, op }) => {
             if let Some(e) = service.shed(&op, backlog) {
-                let response = Wire::Response(ClientResponse { id, result: Err(e) });
-                let _ = service.rpc.sender().send(from, &response);
+                answer_client(&service.rpc, from, id, Err(e));
                 return;
             }
             // A write to the leader goes straight to the proposer and is answered from there:
@@ -714,11 +692,7 @@ fn dispatch(
             let s = service.clone();
             tasks.spawn(async move {
                 let result = s.serve(op, false).await;
-                // A lost answer shows up as a client timeout.
-                let _ = s
-                    .rpc
-                    .sender()
-                    .send(from, &Wire::Response(ClientResponse { id, result }));
+                answer_client(&s.rpc, from, id, result);
             });
         }
         Wire::Response(_) => {}
@@ -855,7 +829,7 @@ mod tests {
 
     #[test]
     fn a_refused_slot_leaves_the_count_alone_and_a_dropped_one_gives_its_slot_back() {
-        let count = AtomicUsize::new(0);
+        let count = Arc::new(AtomicUsize::new(0));
         let a = Slot::take(&count, 2).expect("first slot");
         let b = Slot::take(&count, 2).expect("second slot");
         for _ in 0..3 {
@@ -873,22 +847,6 @@ mod tests {
             "a given-back slot can be taken again"
         );
         drop(b);
-        assert_eq!(count.load(Ordering::Acquire), 0);
-    }
-
-    #[test]
-    fn owned_slots_count_the_same_way() {
-        let count = Arc::new(AtomicUsize::new(0));
-        let a = OwnedSlot::take(&count, 1).expect("first slot");
-        for _ in 0..3 {
-            assert!(OwnedSlot::take(&count, 1).is_none());
-        }
-        assert_eq!(
-            count.load(Ordering::Acquire),
-            1,
-            "refusals changed the count"
-        );
-        drop(a);
         assert_eq!(count.load(Ordering::Acquire), 0);
     }
 }
